@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Entry point of the `swarmd` command. In a source checkout it runs the
+// TypeScript sources directly (Node >= 22.18 strips types natively); in a
+// published package, which ships only dist/, it runs the compiled CLI.
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const major = Number(process.versions.node.split('.')[0])
+if (major < 22) {
+  process.stderr.write(
+    `swarmd: needs Node >= 22 (this is ${process.version}). The project pins Node 24 as a dev dependency: ` +
+      'run it as `npx swarmd ...` or `npm run swarmd -- ...` inside the checkout.\n',
+  )
+  process.exit(2)
+}
+
+const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
+const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const { main } = await import(existsSync(source) ? source : built)
+await main(process.argv.slice(2))

@@ -1,0 +1,4 @@
+/** CLI commands of the vm subsystem (filled in by its issue). */
+import type { Command } from './command.ts'
+
+export const commands: Command[] = []
