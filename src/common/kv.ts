@@ -73,3 +73,54 @@ export function putJsonOp(key: string, value: unknown): KvOp {
 export async function putJson(kv: KvStore, key: string, value: unknown): Promise<void> {
   await kv.put(key, enc.encode(JSON.stringify(value)))
 }
+
+/**
+ * A buffered transaction over a `KvStore`: reads see the transaction's own
+ * writes, nothing reaches the store until `commit()`, which applies every
+ * write in one atomic batch. Subsystems that must move several records at
+ * once (a payment and the VM storage writes of one TX_BEGIN..TX_COMMIT, an
+ * escrow lock) collect their writes here. `ops()` exposes the pending writes
+ * so that an outer transaction can absorb an inner one.
+ */
+export class KvTransaction {
+  private readonly store: KvStore
+  private readonly pending = new Map<string, Uint8Array | null>()
+  private done = false
+
+  constructor(store: KvStore) {
+    this.store = store
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    if (this.pending.has(key)) return this.pending.get(key) ?? undefined
+    return this.store.get(key)
+  }
+  put(key: string, value: Uint8Array): void {
+    this.assertOpen()
+    this.pending.set(key, value)
+  }
+  del(key: string): void {
+    this.assertOpen()
+    this.pending.set(key, null)
+  }
+  ops(): KvOp[] {
+    return [...this.pending].map(([key, value]) =>
+      value === null ? { type: 'del' as const, key } : { type: 'put' as const, key, value },
+    )
+  }
+  get size(): number {
+    return this.pending.size
+  }
+  async commit(): Promise<void> {
+    this.assertOpen()
+    this.done = true
+    if (this.pending.size > 0) await this.store.batch(this.ops())
+  }
+  abort(): void {
+    this.done = true
+    this.pending.clear()
+  }
+  private assertOpen(): void {
+    if (this.done) throw new Error('transaction already committed or aborted')
+  }
+}
