@@ -77,6 +77,24 @@ export class Discovery {
   private readonly reprovideIntervalMs: number
   private readonly log: Logger
   private readonly caps = new Set<string>()
+  /** Provided while no peer answered: announced again when a peer connects. */
+  private readonly pending = new Set<string>()
+  private pendingTimer: NodeJS.Timeout | undefined
+  private readonly onPeerConnect = (): void => {
+    if (this.pending.size === 0 || this.pendingTimer) return
+    this.pendingTimer = setTimeout(() => {
+      this.pendingTimer = undefined
+      const names = [...this.pending]
+      this.pending.clear()
+      for (const name of names) {
+        if (!this.caps.has(name)) continue
+        this.announce(name, AbortSignal.timeout(this.queryTimeoutMs * 3)).catch((err: unknown) =>
+          this.log.warn('announce after connect failed', { capability: name, error: err }),
+        )
+      }
+    }, 1000)
+    this.pendingTimer.unref()
+  }
   private timer: NodeJS.Timeout | undefined
   private readonly stopController = new AbortController()
   private started = false
@@ -95,6 +113,7 @@ export class Discovery {
     for await (const [name] of this.c.kv.entries('')) this.caps.add(name)
     this.timer = setInterval(() => void this.reprovideAll(), this.reprovideIntervalMs)
     this.timer.unref()
+    this.c.libp2p.addEventListener('peer:connect', this.onPeerConnect)
     if (this.caps.size > 0) void this.reprovideAll()
   }
 
@@ -102,6 +121,8 @@ export class Discovery {
     if (!this.started) return
     this.started = false
     clearInterval(this.timer)
+    clearTimeout(this.pendingTimer)
+    this.c.libp2p.removeEventListener('peer:connect', this.onPeerConnect)
     this.stopController.abort()
   }
 
@@ -120,24 +141,32 @@ export class Discovery {
     }
   }
 
-  private async announce(name: string, signal: AbortSignal): Promise<void> {
+  /** Announce to the network; returns how many peers stored the record (0: only local, retried on connect). */
+  private async announce(name: string, signal: AbortSignal): Promise<number> {
     const cid = await capabilityCid(name)
     const all = AbortSignal.any([signal, this.stopController.signal])
-    for await (const _ of this.c.dht.provide(cid, { signal: all })) {
-      // drain the query
+    let peers = 0
+    for await (const ev of this.c.dht.provide(cid, { signal: all })) {
+      if (ev.name === 'PEER_RESPONSE') peers++
     }
+    if (peers === 0) this.pending.add(name)
     this.c.metrics?.discoveryProvideTotal.inc()
+    return peers
   }
 
-  /** Advertise a capability for this node; persisted and re-provided until withdrawn. */
-  async provide(name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Advertise a capability for this node; persisted and re-provided until
+   * withdrawn. Returns how many peers answered the announcement (0 on a lone
+   * node: it is announced again when a peer connects).
+   */
+  async provide(name: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
     checkCapabilityName(name)
     this.caps.add(name)
     await this.c.kv.put(name, new Uint8Array([1]))
     const signals = [AbortSignal.timeout(this.queryTimeoutMs * 3)]
     if (opts.signal) signals.push(opts.signal)
     try {
-      await this.announce(name, AbortSignal.any(signals))
+      return await this.announce(name, AbortSignal.any(signals))
     } catch (err) {
       // The local record is stored; other nodes get it on the next re-provide.
       this.log.warn('provide did not reach the network', { capability: name, error: err })
@@ -152,6 +181,7 @@ export class Discovery {
   async withdraw(name: string): Promise<boolean> {
     checkCapabilityName(name)
     const had = this.caps.delete(name)
+    this.pending.delete(name)
     await this.c.kv.del(name)
     await this.c.dht.cancelReprovide(await capabilityCid(name)).catch((err: unknown) => {
       this.log.debug('cancelReprovide failed', { capability: name, error: err })

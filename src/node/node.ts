@@ -394,8 +394,8 @@ export class SwarmNode {
     c.route('GET', '/v1/caps', () => ({ capabilities: this.discovery.list() }))
     c.route('POST', '/v1/caps/provide', async (req) => {
       const n = name(req.body)
-      await this.discovery.provide(n, { signal: req.signal })
-      return { capability: n, provided: true }
+      const peers = await this.discovery.provide(n, { signal: req.signal })
+      return { capability: n, provided: true, announcedTo: peers }
     })
     c.route('POST', '/v1/caps/withdraw', async (req) => {
       const n = name(req.body)
