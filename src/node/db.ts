@@ -27,6 +27,10 @@ export const KV_PREFIXES = {
 
 type LevelDb = Level<string, Uint8Array>
 
+/** LevelDB hands out Buffers; the KvStore contract is plain Uint8Array (same as MemoryKv). */
+const plain = (v: Uint8Array): Uint8Array =>
+  v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+
 export class LevelKv implements KvStore {
   private readonly db: LevelDb
   private readonly prefix: string
@@ -38,7 +42,7 @@ export class LevelKv implements KvStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const v = await this.db.get(this.prefix + key)
-    return v === undefined ? undefined : v
+    return v === undefined ? undefined : plain(v)
   }
   async put(key: string, value: Uint8Array): Promise<void> {
     await this.db.put(this.prefix + key, value)
@@ -60,7 +64,7 @@ export class LevelKv implements KvStore {
     const full = this.prefix + prefix
     for await (const [k, v] of this.db.iterator({ gte: full })) {
       if (!k.startsWith(full)) break
-      yield [k.slice(this.prefix.length), v]
+      yield [k.slice(this.prefix.length), plain(v)]
     }
   }
   sublevel(prefix: string): KvStore {

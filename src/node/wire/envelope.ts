@@ -140,7 +140,7 @@ export interface ValidateOptions {
   checkNonce?: (nonceHex: string, timestamp: number) => boolean
 }
 
-/** Semantic checks of a decoded envelope: type, sender, timestamp skew, signature, replay. */
+/** Semantic checks of a decoded envelope, in order: sender, timestamp skew, signature, type, replay. */
 export function validateEnvelope(env: Envelope, opts: ValidateOptions): void {
   if (opts.types && !opts.types.has(env.type))
     throw new WireError('unsupported', `unexpected type ${env.type}`)
@@ -154,6 +154,8 @@ export function validateEnvelope(env: Envelope, opts: ValidateOptions): void {
   if (!verify(ENVELOPE_DOMAIN, signedBody(body), signature, env.sender)) {
     throw new WireError('bad-signature', 'envelope signature does not verify')
   }
+  if (opts.types && !opts.types.has(env.type))
+    throw new WireError('unsupported', `unexpected type ${env.type}`)
   if (opts.checkNonce && !opts.checkNonce(toHex(env.nonce), env.timestamp)) {
     throw new WireError('replay', 'nonce already seen')
   }
