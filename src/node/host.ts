@@ -90,8 +90,6 @@ export async function createHost(init: HostInit): Promise<Host> {
         peerInfoMapper: passthroughMapper,
         kBucketSize: config.dht.kBucketSize,
         initialQuerySelfInterval: 0,
-        // A lone node answers at once (from its own records) instead of waiting for a first peer.
-        allowQueryWithZeroPeers: true,
         validators: init.validators ?? {},
         selectors: init.selectors ?? {},
         providers: { provideValidity: Math.floor(config.dht.providerValidityMs / 1000) },
