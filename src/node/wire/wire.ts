@@ -1,0 +1,322 @@
+/**
+ * Request/response and one-way messaging over libp2p streams, one signed
+ * envelope per length-prefixed frame.
+ *
+ * ```ts
+ * await node.wire.handle('/swarmd/route/1.0.0', async (env, ctx) => {
+ *   const cfp = decodeCfp(env.payload)            // your protocol's payload
+ *   return { type: 'route.estimate', payload: encodeEstimate(...) } // or undefined: no reply
+ * }, { types: ['route.cfp'] })
+ * const reply = await node.wire.request(peerId, '/swarmd/route/1.0.0', { type: 'route.cfp', payload }, { signal })
+ * ```
+ *
+ * Inbound: each frame is size-limited, decoded defensively and validated
+ * (version, type, sender = connected peer, timestamp skew, signature, replay).
+ * A bad frame resets the stream (`stream.abort`) and penalises the peer; a
+ * handler that throws resets the stream (and penalises when the error says
+ * so: `SwarmdError` with `action: 'penalise'`). Nothing throws out of the
+ * stream handler.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import type { Clock, Logger } from '../../common/index.ts'
+import { isSwarmdError, SwarmdError } from '../../common/index.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import { PENALTY, type PeerScore } from '../peer-score.ts'
+import {
+  decodeEnvelope,
+  type Envelope,
+  encodeEnvelope,
+  nonceGuard,
+  type OutboundMessage,
+  type Signer,
+  sealEnvelope,
+  validateEnvelope,
+  WireError,
+  type WireRejectReason,
+} from './envelope.ts'
+
+export interface WireContext {
+  /** The connected peer that sent the envelope. */
+  peerId: string
+  protocol: string
+  connection: Connection
+  /** Aborted when the request times out or the node stops. */
+  signal: AbortSignal
+}
+
+export type WireHandler = (
+  env: Envelope,
+  ctx: WireContext,
+) => Promise<OutboundMessage | undefined> | OutboundMessage | undefined
+
+export interface HandleOptions {
+  /** Accepted envelope types; any other type is rejected as unsupported. */
+  types?: string[]
+  /** Per-protocol frame limit. @default config wire.maxMessageBytes */
+  maxMessageBytes?: number
+  /** @default 32 */
+  maxInboundStreams?: number
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal
+  /** @default config wire.requestTimeoutMs */
+  timeoutMs?: number
+  maxMessageBytes?: number
+}
+
+export interface WireInit {
+  /** @default 1 MiB */
+  maxMessageBytes?: number
+  /** @default 300_000 */
+  maxClockSkewMs?: number
+  /** @default 10_000 */
+  requestTimeoutMs?: number
+}
+
+export interface WireComponents {
+  libp2p: Libp2p
+  signer: Signer
+  clock: Clock
+  peerScore: PeerScore
+  logger: Logger
+  metrics?: NodeMetrics
+}
+
+const PENALTY_BY_REASON: Record<WireRejectReason, number> = {
+  malformed: PENALTY.MALFORMED,
+  oversized: PENALTY.OVERSIZED,
+  truncated: PENALTY.TRUNCATED,
+  unsupported: PENALTY.UNSUPPORTED,
+  'bad-signature': PENALTY.BAD_SIGNATURE,
+  'wrong-sender': PENALTY.BAD_SIGNATURE,
+  stale: PENALTY.STALE,
+  replay: PENALTY.STALE,
+}
+
+/** Map a framing error from lpStream to a rejection reason. */
+export function classifyReadError(err: unknown): WireError {
+  if (err instanceof WireError) return err
+  const name = (err as { name?: string })?.name ?? ''
+  const msg = (err as Error)?.message ?? String(err)
+  if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError')
+    return new WireError('oversized', msg, err)
+  if (name === 'UnexpectedEOFError') return new WireError('truncated', msg, err)
+  if (name === 'InvalidMessageLengthError') return new WireError('malformed', msg, err)
+  if (name === 'AbortError' || name === 'TimeoutError')
+    return new WireError('truncated', `timed out: ${msg}`, err)
+  return new WireError('malformed', msg, err)
+}
+
+export class Wire {
+  private readonly c: WireComponents
+  private readonly maxBytes: number
+  private readonly skewMs: number
+  private readonly timeoutMs: number
+  private readonly log: Logger
+  private readonly checkNonce: (nonceHex: string, ts: number) => boolean
+  private readonly protocols = new Set<string>()
+  private readonly stopController = new AbortController()
+  private readonly inflight = new Set<Promise<void>>()
+
+  constructor(components: WireComponents, init: WireInit = {}) {
+    this.c = components
+    this.maxBytes = init.maxMessageBytes ?? 1024 * 1024
+    this.skewMs = init.maxClockSkewMs ?? 300_000
+    this.timeoutMs = init.requestTimeoutMs ?? 10_000
+    this.log = components.logger.forComponent('swarmd:wire')
+    this.checkNonce = nonceGuard(2 * this.skewMs)
+  }
+
+  /** Seal a message with this node's key. */
+  seal(msg: OutboundMessage): Envelope {
+    return sealEnvelope(msg, this.c.signer, this.c.clock.now(), new Uint8Array(randomBytes(16)))
+  }
+
+  /** Register a handler for a stream protocol (e.g. `/swarmd/route/1.0.0`). */
+  async handle(protocol: string, handler: WireHandler, opts: HandleOptions = {}): Promise<void> {
+    const types = opts.types ? new Set(opts.types) : undefined
+    const maxBytes = opts.maxMessageBytes ?? this.maxBytes
+    await this.c.libp2p.handle(
+      protocol,
+      (stream, connection) => {
+        const p = this.serve(protocol, handler, stream, connection, types, maxBytes).finally(() =>
+          this.inflight.delete(p),
+        )
+        this.inflight.add(p)
+      },
+      { maxInboundStreams: opts.maxInboundStreams ?? 32 },
+    )
+    this.protocols.add(protocol)
+  }
+
+  async unhandle(protocol: string): Promise<void> {
+    this.protocols.delete(protocol)
+    await this.c.libp2p.unhandle(protocol)
+  }
+
+  private reject(peerId: string, protocol: string, stream: Stream, err: WireError): void {
+    this.c.metrics?.wireRejectedTotal.inc({ protocol, reason: err.reason })
+    this.c.metrics?.peerPenaltiesTotal.inc({ reason: err.reason })
+    const score = this.c.peerScore.penalise(peerId, PENALTY_BY_REASON[err.reason], err.reason)
+    this.log.warn('rejected inbound message', {
+      peer: peerId,
+      protocol,
+      reason: err.reason,
+      error: err.message,
+      score,
+    })
+    try {
+      stream.abort(err)
+    } catch {
+      // already closed
+    }
+  }
+
+  private async serve(
+    protocol: string,
+    handler: WireHandler,
+    stream: Stream,
+    connection: Connection,
+    types: ReadonlySet<string> | undefined,
+    maxBytes: number,
+  ): Promise<void> {
+    const peerId = connection.remotePeer.toString()
+    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopController.signal])
+    const lp = lpStream(stream, { maxDataLength: maxBytes })
+    let env: Envelope
+    try {
+      const frame = await lp.read({ signal })
+      env = decodeEnvelope(frame.subarray(), maxBytes)
+      const remoteKey = connection.remotePeer.publicKey?.raw
+      validateEnvelope(env, {
+        now: this.c.clock.now(),
+        maxClockSkewMs: this.skewMs,
+        ...(remoteKey ? { expectedSender: remoteKey } : {}),
+        ...(types ? { types } : {}),
+        checkNonce: this.checkNonce,
+      })
+    } catch (err) {
+      if (this.stopController.signal.aborted) {
+        stream.abort(new Error('node stopping'))
+        return
+      }
+      this.reject(peerId, protocol, stream, classifyReadError(err))
+      return
+    }
+    this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'in' })
+    try {
+      const reply = await handler(env, { peerId, protocol, connection, signal })
+      if (reply) {
+        await lp.write(encodeEnvelope(this.seal(reply)), { signal })
+        this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'out' })
+      }
+      await stream.close({ signal })
+    } catch (err) {
+      if (isSwarmdError(err) && err.action === 'penalise') {
+        this.c.peerScore.penalise(peerId, PENALTY.MALFORMED, err.code)
+        this.c.metrics?.peerPenaltiesTotal.inc({ reason: err.code })
+      }
+      this.log.debug('handler failed', { peer: peerId, protocol, type: env.type, error: err })
+      try {
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  private async exchange(
+    peer: string | PeerId,
+    protocol: string,
+    msg: OutboundMessage,
+    expectReply: boolean,
+    opts: RequestOptions,
+  ): Promise<Envelope | undefined> {
+    const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs), this.stopController.signal]
+    if (opts.signal) signals.push(opts.signal)
+    const signal = AbortSignal.any(signals)
+    const started = performance.now()
+    const stream = await this.c.libp2p.dialProtocol(peerId, protocol, { signal })
+    const maxBytes = opts.maxMessageBytes ?? this.maxBytes
+    const lp = lpStream(stream, { maxDataLength: maxBytes })
+    try {
+      await lp.write(encodeEnvelope(this.seal(msg)), { signal })
+      this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'out' })
+      if (!expectReply) {
+        await stream.close({ signal })
+        return undefined
+      }
+      let reply: Envelope
+      try {
+        const frame = await lp.read({ signal })
+        reply = decodeEnvelope(frame.subarray(), maxBytes)
+        const remoteKey = peerId.publicKey?.raw
+        validateEnvelope(reply, {
+          now: this.c.clock.now(),
+          maxClockSkewMs: this.skewMs,
+          ...(remoteKey ? { expectedSender: remoteKey } : {}),
+          checkNonce: this.checkNonce,
+        })
+      } catch (err) {
+        if (signal.aborted)
+          throw new SwarmdError('WIRE_TIMEOUT', `no reply from ${peerId} on ${protocol} in time`)
+        const werr = classifyReadError(err)
+        if (werr.reason === 'truncated' && /closed after reading 0|tried to read|0\//.test(werr.message)) {
+          throw new SwarmdError('WIRE_NO_REPLY', `${peerId} closed ${protocol} without a reply`)
+        }
+        this.reject(peerId.toString(), protocol, stream, werr)
+        throw werr
+      }
+      this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'in' })
+      this.c.metrics?.wireRequestSeconds.observe({ protocol }, (performance.now() - started) / 1000)
+      await stream.close({ signal }).catch(() => {})
+      return reply
+    } catch (err) {
+      try {
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      } catch {
+        // already closed
+      }
+      throw err
+    }
+  }
+
+  /** Send `msg` and wait for the peer's reply envelope (validated like any inbound one). */
+  async request(
+    peer: string | PeerId,
+    protocol: string,
+    msg: OutboundMessage,
+    opts: RequestOptions = {},
+  ): Promise<Envelope> {
+    const reply = await this.exchange(peer, protocol, msg, true, opts)
+    if (!reply) throw new SwarmdError('WIRE_NO_REPLY', `no reply from ${String(peer)} on ${protocol}`)
+    return reply
+  }
+
+  /** Send `msg` one-way (the stream is closed after the frame is written). */
+  async send(
+    peer: string | PeerId,
+    protocol: string,
+    msg: OutboundMessage,
+    opts: RequestOptions = {},
+  ): Promise<void> {
+    await this.exchange(peer, protocol, msg, false, opts)
+  }
+
+  /** Stop intake: unregister every protocol, abort in-flight handlers after `drainMs`. */
+  async stop(drainMs = 2000): Promise<void> {
+    for (const p of [...this.protocols]) await this.unhandle(p).catch(() => {})
+    if (this.inflight.size > 0) {
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise((r) => setTimeout(r, drainMs).unref()),
+      ])
+    }
+    this.stopController.abort()
+  }
+}

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateSigningKey, toHex } from '../../src/common/index.ts'
+import { type AgentCardBody, cardKey, encodeCard, signCard } from '../../src/node/agent-card.ts'
+import type { SwarmNode } from '../../src/node/node.ts'
+import { Cleanup, startNode, tempDir, waitFor } from './node_helpers.ts'
+
+describe('five in-process nodes on loopback (k = 2)', () => {
+  const cleanup = new Cleanup()
+  const nodes: SwarmNode[] = []
+
+  beforeAll(async () => {
+    const dir = tempDir(cleanup)
+    // A chain: each node knows only the previous one; the DHT fills in the rest.
+    for (let i = 0; i < 5; i++) {
+      const prev = nodes[i - 1]
+      const bootstrap = prev ? [`${prev.addresses()[0]}`] : []
+      nodes.push(await startNode(cleanup, dir, `n${i}`, { 'dht.kBucketSize': 2, bootstrap }))
+    }
+    await waitFor(() => nodes.every((n) => n.status().dht.routingTableSize >= 1))
+  })
+  afterAll(() => cleanup.run())
+
+  it('finds a capability provided on the first node from the last', async () => {
+    await nodes[0]!.discovery.provide('image-ocr')
+    expect(nodes[0]!.status().capabilities).toEqual(['image-ocr'])
+    const providers = await nodes[4]!.discovery.find('image-ocr', { timeoutMs: 10_000 })
+    const ids = providers.map((p) => p.peerId)
+    expect(ids).toContain(nodes[0]!.peerId)
+    const p0 = providers.find((p) => p.peerId === nodes[0]!.peerId)!
+    expect(p0.addresses.length).toBeGreaterThan(0)
+    expect(await nodes[3]!.discovery.find('no-such-capability', { timeoutMs: 3000 })).toEqual([])
+  })
+
+  it('stores and fetches a signed agent card and refuses a forged one', async () => {
+    const agent = generateSigningKey()
+    const agentId = toHex(agent.publicKey)
+    const now = Date.now()
+    const body: AgentCardBody = {
+      agentId,
+      signingKey: agentId,
+      noiseKey: toHex(generateSigningKey().publicKey),
+      capabilities: ['image-ocr'],
+      priceHints: { 'image-ocr': 5 },
+      node: nodes[1]!.peerId,
+      addresses: nodes[1]!.addresses(),
+      seq: 1,
+      issuedAt: now,
+      expiresAt: now + 3600_000,
+    }
+    const card = signCard(body, agent.secretKey)
+    expect(await nodes[1]!.discovery.putCard(card)).toBeGreaterThan(0)
+    const got = await nodes[4]!.discovery.getCard(agentId)
+    expect(got).toEqual(card)
+
+    // A newer card wins.
+    const card2 = signCard({ ...body, seq: 2, priceHints: { 'image-ocr': 7 } }, agent.secretKey)
+    await nodes[2]!.discovery.putCard(card2)
+    expect((await nodes[3]!.discovery.getCard(agentId))?.seq).toBe(2)
+
+    // A forged card (signed by another key) is refused locally...
+    const mallory = generateSigningKey()
+    const forged = signCard({ ...body, seq: 99, node: nodes[4]!.peerId }, mallory.secretKey)
+    await expect(nodes[4]!.discovery.putCard(forged)).rejects.toThrow('signature does not verify')
+    // ...and by remote nodes when pushed straight into the DHT, bypassing the local check.
+    const events: string[] = []
+    try {
+      for await (const ev of nodes[4]!.libp2p.services.dht.put(cardKey(agentId), encodeCard(forged), {
+        signal: AbortSignal.timeout(5000),
+      })) {
+        events.push(ev.name)
+      }
+    } catch {
+      // the local validator may refuse it first
+    }
+    const after = await nodes[0]!.discovery.getCard(agentId)
+    expect(after?.seq).toBe(2)
+    expect(after?.node).toBe(nodes[1]!.peerId)
+  })
+})
