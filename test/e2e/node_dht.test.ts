@@ -31,6 +31,29 @@ describe('five in-process nodes on loopback (k = 2)', () => {
     expect(await nodes[3]!.discovery.find('no-such-capability', { timeoutMs: 3000 })).toEqual([])
   })
 
+  it('delivers gossipsub messages to every subscribed node', async () => {
+    const topic = 'swarmd/test/v1'
+    const got = new Map<string, string>()
+    for (const n of nodes) {
+      n.pubsub.subscribe(topic)
+      n.pubsub.addEventListener('message', (ev) => {
+        if (ev.detail.topic === topic) got.set(n.peerId, new TextDecoder().decode(ev.detail.data))
+      })
+    }
+    const others = nodes.slice(1)
+    await waitFor(() => nodes[0]!.pubsub.getSubscribers(topic).length >= 1, 10_000)
+    // Publish until the mesh has formed and every node got it.
+    await waitFor(
+      async () => {
+        await nodes[0]!.pubsub.publish(topic, new TextEncoder().encode('hello swarm')).catch(() => {})
+        return others.every((n) => got.get(n.peerId) === 'hello swarm')
+      },
+      15_000,
+      500,
+    )
+    expect(got.size).toBe(4)
+  })
+
   it('stores and fetches a signed agent card and refuses a forged one', async () => {
     const agent = generateSigningKey()
     const agentId = toHex(agent.publicKey)
