@@ -4,6 +4,7 @@
  * unknown key or a bad value is refused with a message naming the key and the
  * expected value. CLI flags map onto the same paths through `applyOverrides`.
  */
+import { multiaddr } from '@multiformats/multiaddr'
 import { UserError } from '../common/index.ts'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
@@ -91,11 +92,24 @@ const int = (min: number, max: number): Leaf => ({
   check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
 })
 const bool: Leaf = { kind: 'leaf', expect: 'true or false', check: (v) => typeof v === 'boolean' }
+function parsesAsMultiaddr(s: unknown): boolean {
+  if (typeof s !== 'string' || !s.startsWith('/')) return false
+  try {
+    multiaddr(s)
+    return true
+  } catch {
+    return false
+  }
+}
 const multiaddrList: Leaf = {
   kind: 'leaf',
-  expect: 'a list of multiaddr strings starting with "/"',
-  check: (v) =>
-    Array.isArray(v) && v.every((s) => typeof s === 'string' && s.startsWith('/') && s.length > 1),
+  expect: 'a list of multiaddrs (e.g. "/ip4/127.0.0.1/tcp/4101")',
+  check: (v) => Array.isArray(v) && v.every(parsesAsMultiaddr),
+}
+const peerAddrList: Leaf = {
+  kind: 'leaf',
+  expect: 'a list of multiaddrs ending in /p2p/<peer id>',
+  check: (v) => Array.isArray(v) && v.every((s) => parsesAsMultiaddr(s) && /\/p2p\/[^/]+$/.test(s as string)),
 }
 const stringList: Leaf = {
   kind: 'leaf',
@@ -107,7 +121,7 @@ const HOUR = 3600_000
 const SCHEMA: Schema = {
   listen: multiaddrList,
   announce: multiaddrList,
-  bootstrap: multiaddrList,
+  bootstrap: peerAddrList,
   mdns: bool,
   api: { port: int(0, 65535) },
   dht: {
