@@ -160,10 +160,11 @@ export class Discovery {
     }
     const cid = await capabilityCid(name)
     const all = AbortSignal.any([signal, this.stopController.signal])
-    let peers = 0
+    const answered = new Set<string>()
     for await (const ev of this.c.dht.provide(cid, { signal: all })) {
-      if (ev.name === 'PEER_RESPONSE') peers++
+      if (ev.name === 'PEER_RESPONSE') answered.add(ev.from.toString())
     }
+    const peers = answered.size
     if (peers === 0) this.pending.add(name)
     this.c.metrics?.discoveryProvideTotal.inc()
     return peers
@@ -257,19 +258,19 @@ export class Discovery {
     }
     const signals = [AbortSignal.timeout(this.queryTimeoutMs * 3), this.stopController.signal]
     if (opts.signal) signals.push(opts.signal)
-    let stored = 0
+    const stored = new Set<string>()
     try {
       for await (const ev of this.c.dht.put(cardKey(card.agentId), bytes, {
         signal: AbortSignal.any(signals),
       })) {
-        if (ev.name === 'PEER_RESPONSE') stored++
+        if (ev.name === 'PEER_RESPONSE') stored.add(ev.from.toString())
       }
       this.c.metrics?.discoveryCardOpsTotal.inc({ op: 'put', result: 'ok' })
     } catch (err) {
       this.c.metrics?.discoveryCardOpsTotal.inc({ op: 'put', result: 'error' })
       throw new SwarmdError('CARD_PUT_FAILED', `could not publish agent card: ${(err as Error).message}`)
     }
-    return stored
+    return stored.size
   }
 
   /** The newest valid card of an agent, or undefined. */
