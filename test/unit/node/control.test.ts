@@ -41,7 +41,7 @@ describe('control server', () => {
     })
     const bad = await call('/v1/echo', { method: 'POST', body: '{nope' })
     expect(bad.status).toBe(400)
-    expect((await bad.json()).error.code).toBe('BAD_JSON')
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BAD_JSON')
     const fail = await call('/v1/fail')
     expect(fail.status).toBe(400)
     expect(await fail.json()).toEqual({ error: { code: 'USER_ERROR', message: 'bad input' } })
