@@ -32,6 +32,8 @@ export interface NodeConfig {
     providerValidityMs: number
     /** How often this node re-announces its capabilities (must be below providerValidityMs). */
     reprovideIntervalMs: number
+    /** A lookup returns this long after its first provider instead of waiting for the whole query. */
+    findSettleMs: number
   }
   wire: {
     /** Largest accepted message frame. */
@@ -75,6 +77,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     queryTimeoutMs: 10_000,
     providerValidityMs: 48 * 3600_000,
     reprovideIntervalMs: 12 * 3600_000,
+    findSettleMs: 50,
   },
   wire: { maxMessageBytes: 1024 * 1024, maxClockSkewMs: 5 * 60_000, requestTimeoutMs: 10_000 },
   peerScore: { disconnectThreshold: -100, banMs: 10 * 60_000, recoveryPerMinute: 10 },
@@ -129,6 +132,7 @@ const SCHEMA: Schema = {
     queryTimeoutMs: int(100, 600_000),
     providerValidityMs: int(60_000, 30 * 24 * HOUR),
     reprovideIntervalMs: int(10_000, 30 * 24 * HOUR),
+    findSettleMs: int(0, 600_000),
   },
   wire: {
     maxMessageBytes: int(1024, 64 * 1024 * 1024),

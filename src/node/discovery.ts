@@ -37,6 +37,13 @@ export interface FindOptions {
   limit?: number
   /** @default config dht.queryTimeoutMs */
   timeoutMs?: number
+  /**
+   * Return this long after the first provider arrived instead of waiting for
+   * the whole DHT query (later answers mostly repeat the first: every provider
+   * announced to the same k closest nodes). `Infinity` waits for the full query.
+   * @default config dht.findSettleMs
+   */
+  settleMs?: number
 }
 
 /** Throws a `UserError` for a name that is not a valid capability. */
@@ -69,12 +76,15 @@ export interface DiscoveryInit {
   queryTimeoutMs?: number
   /** @default 12 h */
   reprovideIntervalMs?: number
+  /** @default 50 */
+  findSettleMs?: number
 }
 
 export class Discovery {
   private readonly c: DiscoveryComponents
   private readonly queryTimeoutMs: number
   private readonly reprovideIntervalMs: number
+  private readonly findSettleMs: number
   private readonly log: Logger
   private readonly caps = new Set<string>()
   /** Provided while no peer answered: announced again when a peer connects. */
@@ -105,6 +115,7 @@ export class Discovery {
     this.c = components
     this.queryTimeoutMs = init.queryTimeoutMs ?? 10_000
     this.reprovideIntervalMs = init.reprovideIntervalMs ?? 12 * 3600_000
+    this.findSettleMs = init.findSettleMs ?? 50
     this.log = components.logger.forComponent('swarmd:discovery')
   }
 
@@ -209,14 +220,27 @@ export class Discovery {
   async find(name: string, opts: FindOptions = {}): Promise<Provider[]> {
     const cid = await capabilityCid(name)
     const limit = opts.limit ?? 20
-    const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.queryTimeoutMs), this.stopController.signal]
+    const settle = new AbortController()
+    const signals = [
+      AbortSignal.timeout(opts.timeoutMs ?? this.queryTimeoutMs),
+      this.stopController.signal,
+      settle.signal,
+    ]
     if (opts.signal) signals.push(opts.signal)
     const signal = AbortSignal.any(signals)
+    const settleMs = opts.settleMs ?? this.findSettleMs
+    let settleTimer: NodeJS.Timeout | undefined
+    const startSettling = (): void => {
+      if (settleTimer === undefined && Number.isFinite(settleMs)) {
+        settleTimer = setTimeout(() => settle.abort(), settleMs)
+      }
+    }
     const found = new Map<string, Provider>()
     const started = performance.now()
     const self = this.c.libp2p.peerId.toString()
     if (this.caps.has(name)) {
       found.set(self, { peerId: self, addresses: this.c.libp2p.getMultiaddrs().map((a) => a.toString()) })
+      startSettling()
     }
     try {
       if (found.size < limit && this.routingTableSize() > 0) {
@@ -230,10 +254,13 @@ export class Discovery {
             else if (prev.addresses.length === 0) prev.addresses = addresses
             if (found.size >= limit) break outer
           }
+          if (found.size > 0) startSettling()
         }
       }
     } catch (err) {
       if (!signal.aborted) throw err
+    } finally {
+      clearTimeout(settleTimer)
     }
     // Fill in addresses we know from the peer store.
     for (const p of found.values()) {
