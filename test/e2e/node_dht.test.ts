@@ -28,6 +28,10 @@ describe('five in-process nodes on loopback (k = 2)', () => {
     expect(ids).toContain(nodes[0]!.peerId)
     const p0 = providers.find((p) => p.peerId === nodes[0]!.peerId)!
     expect(p0.addresses.length).toBeGreaterThan(0)
+    // The full query (no early return after the first provider) finds it too, and so does limit 1.
+    const all = await nodes[3]!.discovery.find('image-ocr', { settleMs: Number.POSITIVE_INFINITY })
+    expect(all.map((p) => p.peerId)).toContain(nodes[0]!.peerId)
+    expect(await nodes[2]!.discovery.find('image-ocr', { limit: 1 })).toHaveLength(1)
     expect(await nodes[3]!.discovery.find('no-such-capability', { timeoutMs: 3000 })).toEqual([])
   })
 
