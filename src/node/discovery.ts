@@ -81,9 +81,11 @@ export class Discovery {
   private readonly pending = new Set<string>()
   private pendingTimer: NodeJS.Timeout | undefined
   private readonly onPeerConnect = (): void => {
-    if (this.pending.size === 0 || this.pendingTimer) return
+    if (this.pending.size === 0 || this.pendingTimer || !this.started) return
     this.pendingTimer = setTimeout(() => {
       this.pendingTimer = undefined
+      // The peer joins the routing table after identify: wait for it.
+      if (this.routingTableSize() === 0) return this.onPeerConnect()
       const names = [...this.pending]
       this.pending.clear()
       for (const name of names) {
@@ -141,8 +143,21 @@ export class Discovery {
     }
   }
 
+  /**
+   * Peers in the DHT routing table. kad-dht holds queries until the table has
+   * a peer (so that the first self-query fills it), so a lone node must not
+   * start one: it would wait for the whole timeout.
+   */
+  private routingTableSize(): number {
+    return (this.c.dht as KadDHT & { routingTable?: { size: number } }).routingTable?.size ?? 0
+  }
+
   /** Announce to the network; returns how many peers stored the record (0: only local, retried on connect). */
   private async announce(name: string, signal: AbortSignal): Promise<number> {
+    if (this.routingTableSize() === 0) {
+      this.pending.add(name)
+      return 0
+    }
     const cid = await capabilityCid(name)
     const all = AbortSignal.any([signal, this.stopController.signal])
     let peers = 0
@@ -203,7 +218,7 @@ export class Discovery {
       found.set(self, { peerId: self, addresses: this.c.libp2p.getMultiaddrs().map((a) => a.toString()) })
     }
     try {
-      if (found.size < limit) {
+      if (found.size < limit && this.routingTableSize() > 0) {
         outer: for await (const ev of this.c.dht.findProviders(cid, { signal })) {
           if (ev.name !== 'PROVIDER') continue
           for (const p of ev.providers) {
@@ -237,6 +252,9 @@ export class Discovery {
   async putCard(card: AgentCard, opts: { signal?: AbortSignal } = {}): Promise<number> {
     const bytes = encodeCard(card)
     decodeCard(bytes, this.c.clock.now(), card.agentId)
+    if (this.routingTableSize() === 0) {
+      throw new SwarmdError('NO_PEERS', 'cannot publish an agent card: no DHT peers yet')
+    }
     const signals = [AbortSignal.timeout(this.queryTimeoutMs * 3), this.stopController.signal]
     if (opts.signal) signals.push(opts.signal)
     let stored = 0
@@ -262,6 +280,7 @@ export class Discovery {
     const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.queryTimeoutMs), this.stopController.signal]
     if (opts.signal) signals.push(opts.signal)
     let best: AgentCard | undefined
+    if (this.routingTableSize() === 0) return undefined
     try {
       for await (const ev of this.c.dht.get(cardKey(agentId), { signal: AbortSignal.any(signals) })) {
         if (ev.name !== 'VALUE') continue

@@ -8,12 +8,10 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { type KadDHT, kadDHT, passthroughMapper, type SelectFn, type ValidateFn } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
@@ -55,8 +53,15 @@ export async function createHost(init: HostInit): Promise<Host> {
   const { config } = init
   const deny = (peerId: { toString(): string }): boolean => init.denyPeer?.(peerId.toString()) ?? false
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
-  if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap, timeout: 10 }))
-  if (config.mdns) peerDiscovery.push(mdns())
+  // Loaded only when used: a devnet node (mDNS off) saves their memory.
+  if (config.bootstrap.length > 0) {
+    const { bootstrap } = await import('@libp2p/bootstrap')
+    peerDiscovery.push(bootstrap({ list: config.bootstrap, timeout: 10 }))
+  }
+  if (config.mdns) {
+    const { mdns } = await import('@libp2p/mdns')
+    peerDiscovery.push(mdns())
+  }
   return createLibp2p({
     privateKey: init.privateKey,
     datastore: init.datastore,
@@ -90,8 +95,6 @@ export async function createHost(init: HostInit): Promise<Host> {
         peerInfoMapper: passthroughMapper,
         kBucketSize: config.dht.kBucketSize,
         initialQuerySelfInterval: 0,
-        // A lone node answers at once (from its own records) instead of waiting for a first peer.
-        allowQueryWithZeroPeers: true,
         validators: init.validators ?? {},
         selectors: init.selectors ?? {},
         providers: { provideValidity: Math.floor(config.dht.providerValidityMs / 1000) },
