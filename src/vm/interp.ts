@@ -76,6 +76,8 @@ export class Machine {
   output: Value = null
   logs: string[] = []
   snapshots: CodeSnapshot[] = []
+  /** Default swarm channel (set by SWARM_CONNECT). */
+  channel = ''
   /** Open TX_BEGIN transaction. */
   tx: KvTransaction | null = null
   /** Rewards promised per broadcast handle (paid to the first responder). */

@@ -1,16 +1,9 @@
-/** Host-backed opcode families. */
+/** Host-backed opcode families (the pure ones are in control.ts and data.ts). */
+import { pluginOps } from './plugins.ts'
+import { selfOps } from './self.ts'
+import { storageOps } from './storage.ts'
+import { swarmWalletOps } from './swarm-wallet.ts'
+import { timeStateOps } from './time-state.ts'
 import type { OpSpec } from './types.ts'
 
-export const FAMILIES: OpSpec[] = [
-  {
-    name: 'PLUGIN_OPCODE',
-    params: [],
-    variadic: true,
-    anyKeywords: true,
-    result: true,
-    gas: 10,
-    doc: 'placeholder',
-    async: true,
-    run: async () => -1,
-  },
-]
+export const FAMILIES: OpSpec[] = [...timeStateOps, ...storageOps, ...swarmWalletOps, ...pluginOps, ...selfOps]
