@@ -1,4 +1,150 @@
-/** CLI commands of the vm subsystem (filled in by its issue). */
+/** CLI commands of the vm subsystem: check, run, replay, breed (offline, no daemon). */
+import { readFile, writeFile } from 'node:fs/promises'
+import { UserError } from '../common/errors.ts'
+import { seededRandom } from '../common/index.ts'
+import {
+  assemble,
+  breed,
+  defaultRegistry,
+  exportTrace,
+  formatDiagnostic,
+  offlineHost,
+  replayTrace,
+  runSource,
+} from '../vm/index.ts'
 import type { Command } from './command.ts'
 
-export const commands: Command[] = []
+async function read(path: string | undefined): Promise<string> {
+  if (!path) throw new UserError('missing FILE')
+  try {
+    return await readFile(path, 'utf8')
+  } catch {
+    throw new UserError(`cannot read ${path}`)
+  }
+}
+
+const check: Command = {
+  name: 'check',
+  summary: 'assemble and verify an AVM program',
+  positionals: [{ name: 'FILE', description: 'program (.avm)', required: true }],
+  run: async ({ args, flags, io }) => {
+    const r = assemble(await read(args.FILE), { file: args.FILE, ...defaultRegistry().asmOptions() })
+    if (flags.json)
+      io.out(
+        JSON.stringify({ ok: r.errors.length === 0, diagnostics: r.diags.map(formatDiagnostic) }, null, 2),
+      )
+    else {
+      for (const d of r.diags) io.err(formatDiagnostic(d))
+      if (r.errors.length === 0) io.out(`${args.FILE}: ok (${r.program?.code.length} instructions)`)
+    }
+    return r.errors.length === 0 ? 0 : 1
+  },
+}
+
+const run: Command = {
+  name: 'run',
+  summary: 'run a program offline and print { status, halt, gasUsed, output }',
+  positionals: [{ name: 'FILE', description: 'program (.avm)', required: true }],
+  flags: {
+    gas: { type: 'integer', description: 'gas limit', default: 1_000_000, min: 1 },
+    trace: { type: 'string', description: 'write the JSONL trace here', placeholder: 'OUT' },
+    input: { type: 'string', description: 'JSON object of input registers', placeholder: 'JSON' },
+  },
+  run: async ({ args, flags, io }) => {
+    const source = await read(args.FILE)
+    let inputs = {}
+    if (typeof flags.input === 'string') {
+      try {
+        inputs = JSON.parse(flags.input)
+      } catch {
+        throw new UserError('--input must be a JSON object')
+      }
+    }
+    const host = offlineHost()
+    let out: Awaited<ReturnType<typeof runSource>>
+    try {
+      out = await runSource(source, {
+        file: args.FILE,
+        gas: Number(flags.gas),
+        host,
+        inputs,
+        trace: typeof flags.trace === 'string',
+      })
+    } catch (e) {
+      throw new UserError(e instanceof Error ? e.message : String(e))
+    }
+    if (typeof flags.trace === 'string') {
+      const text = await exportTrace(out.machine, {
+        file: args.FILE ?? '',
+        source,
+        agentId: host.agentId,
+        gasLimit: Number(flags.gas),
+        inputs,
+        asm: defaultRegistry().asmOptions(),
+      })
+      await writeFile(flags.trace, text)
+    }
+    const r = out.result
+    if (flags.json)
+      io.out(
+        JSON.stringify({ status: r.status, halt: r.halt, gasUsed: r.gasUsed, output: r.output }, null, 2),
+      )
+    else {
+      io.out(`status: ${r.status}  gasUsed: ${r.gasUsed}`)
+      if (r.halt) io.out(`halt: ${r.halt.reason} at line ${r.halt.line}: ${r.halt.message}`)
+      io.out(`output: ${JSON.stringify(r.output)}`)
+    }
+    return r.status === 'ok' ? 0 : 1
+  },
+}
+
+const replay: Command = {
+  name: 'replay',
+  summary: 're-execute a trace against its recorded host answers; report the first divergence',
+  positionals: [{ name: 'TRACE', description: 'JSONL trace from vm run --trace', required: true }],
+  run: async ({ args, flags, io }) => {
+    const rep = await replayTrace(await read(args.TRACE), defaultRegistry().asmOptions())
+    if (flags.json) io.out(JSON.stringify(rep, null, 2))
+    else if (rep.ok) io.out(`replay ok: ${rep.steps} instructions reproduced exactly`)
+    else
+      io.out(
+        `diverged at instruction ${rep.divergence?.index} (pc ${rep.divergence?.pc}, line ${rep.divergence?.line}): ${rep.divergence?.field} expected ${JSON.stringify(rep.divergence?.expected)} got ${JSON.stringify(rep.divergence?.actual)}`,
+      )
+    return rep.ok ? 0 : 1
+  },
+}
+
+const breedCmd: Command = {
+  name: 'breed',
+  summary: 'cross over the editable regions of two programs (+ bounded mutation), verified',
+  positionals: [
+    { name: 'A', description: 'parent A', required: true },
+    { name: 'B', description: 'parent B', required: true },
+  ],
+  flags: {
+    seed: { type: 'integer', description: 'random seed', default: 1 },
+    out: { type: 'string', description: 'write the child here (default: stdout)', placeholder: 'FILE' },
+  },
+  run: async ({ args, flags, io }) => {
+    const r = breed(await read(args.A), await read(args.B), {
+      random: seededRandom(Number(flags.seed)),
+      asm: defaultRegistry().asmOptions(),
+    })
+    if (!r.ok) throw new UserError(`child does not verify: ${r.errors.map(formatDiagnostic).join('; ')}`)
+    if (typeof flags.out === 'string') await writeFile(flags.out, r.source)
+    if (flags.json)
+      io.out(JSON.stringify({ origin: r.origin, mutations: r.mutations, out: flags.out ?? null }, null, 2))
+    else if (typeof flags.out === 'string')
+      io.out(`child written to ${flags.out} (origin ${JSON.stringify(r.origin)}, ${r.mutations} mutations)`)
+    else io.out(r.source)
+    return 0
+  },
+}
+
+export const commands: Command[] = [
+  {
+    name: 'vm',
+    summary: 'the agent VM: check, run, replay, breed',
+    subcommands: [check, run, replay, breedCmd],
+  },
+]

@@ -59,7 +59,12 @@ export interface Scored {
 }
 
 /** Top-k by cosine; with `mmr`, Maximal Marginal Relevance (λ = 0.5) for diversity. */
-export function searchTopK(query: number[], docs: { id: string; text: string; vec: number[] }[], k: number, mmr: boolean): Scored[] {
+export function searchTopK(
+  query: number[],
+  docs: { id: string; text: string; vec: number[] }[],
+  k: number,
+  mmr: boolean,
+): Scored[] {
   const scored = docs.map((d) => ({ ...d, score: cosine(query, d.vec) }))
   scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
   if (!mmr) return scored.slice(0, k)

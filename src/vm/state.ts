@@ -44,7 +44,11 @@ export interface SavedState {
  * completed (used by commit hooks that write the checkpoint in the same batch).
  */
 export function captureState(m: Machine, afterPending = false): SavedState {
-  if (m.tx) throw new VmStateError('BAD_STATE', 'cannot snapshot inside an open transaction (TX_BEGIN without TX_COMMIT/TX_ABORT)')
+  if (m.tx)
+    throw new VmStateError(
+      'BAD_STATE',
+      'cannot snapshot inside an open transaction (TX_BEGIN without TX_COMMIT/TX_ABORT)',
+    )
   const regs: Record<string, Value> = {}
   m.program.regNames.forEach((n, i) => {
     const v = m.regs[i] ?? null
@@ -94,7 +98,8 @@ export function decodeState(bytes: Uint8Array): SavedState {
   const body = bytes.subarray(36)
   const sum = sha256(body)
   for (let i = 0; i < 32; i++) {
-    if (sum[i] !== bytes[4 + i]) throw new VmStateError('CORRUPT_STATE', 'saved state is corrupted: checksum mismatch')
+    if (sum[i] !== bytes[4 + i])
+      throw new VmStateError('CORRUPT_STATE', 'saved state is corrupted: checksum mismatch')
   }
   let s: SavedState
   try {
@@ -113,11 +118,18 @@ export interface RestoreOptions {
 }
 
 /** Rebuild a machine from a saved state (bytes or decoded). */
-export function restoreMachine(state: Uint8Array | SavedState, host: Host, opts: RestoreOptions = {}): Machine {
+export function restoreMachine(
+  state: Uint8Array | SavedState,
+  host: Host,
+  opts: RestoreOptions = {},
+): Machine {
   const s = state instanceof Uint8Array ? decodeState(state) : state
   const r = assemble(s.source, { ...(opts.asm ?? {}), file: s.file })
   if (!r.program) {
-    throw new VmStateError('BAD_STATE', `saved program no longer assembles: ${r.errors[0]?.message ?? 'unknown error'}`)
+    throw new VmStateError(
+      'BAD_STATE',
+      `saved program no longer assembles: ${r.errors[0]?.message ?? 'unknown error'}`,
+    )
   }
   const m = new Machine({
     program: r.program,

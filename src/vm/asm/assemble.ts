@@ -514,7 +514,12 @@ export function assemble(source: string, opts: AsmOptions = {}): AsmResult {
     const name = o.c
     const r = regions.find((x) => x.name === name)
     // a missing region is a warning: at run time the opcode fails with a status the program branches on
-    if (!r) warn(line, ins.col, `${op}: no region named ${JSON.stringify(name)} in this program (the call will fail at run time)`)
+    if (!r)
+      warn(
+        line,
+        ins.col,
+        `${op}: no region named ${JSON.stringify(name)} in this program (the call will fail at run time)`,
+      )
     else if (r.mode === 'locked' && op !== 'SELF_READ')
       err(line, ins.col, `${op}: region '${r.name}' is locked (write into a locked region)`)
   }

@@ -6,4 +6,10 @@ import { swarmWalletOps } from './swarm-wallet.ts'
 import { timeStateOps } from './time-state.ts'
 import type { OpSpec } from './types.ts'
 
-export const FAMILIES: OpSpec[] = [...timeStateOps, ...storageOps, ...swarmWalletOps, ...pluginOps, ...selfOps]
+export const FAMILIES: OpSpec[] = [
+  ...timeStateOps,
+  ...storageOps,
+  ...swarmWalletOps,
+  ...pluginOps,
+  ...selfOps,
+]

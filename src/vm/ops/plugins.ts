@@ -32,7 +32,8 @@ export async function callPlugin(
   const a = await m.gate.call('plugin', { name, func, opcode, args, kwargs }, async () => {
     const p = m.host.plugins.get(name)
     if (!p) throw new Error(`plugin '${name}' is not registered`)
-    if (!m.host.plugins.allowed(m.agentId(), name)) throw new Error(`plugin '${name}' is not allowed for this agent`)
+    if (!m.host.plugins.allowed(m.agentId(), name))
+      throw new Error(`plugin '${name}' is not allowed for this agent`)
     return await p.call({ agentId: m.agentId(), opcode, func, args, kwargs })
   })
   if (!a.ok) {
@@ -76,7 +77,11 @@ export const pluginOps: OpSpec[] = [
     doc: 'Call `func` of `plugin` with `args` (a list, or one value).',
     run: async (m, ins) => {
       const a = argOr(m, ins, 2, [])
-      return put(m, ins, await callPlugin(m, ins.name, nameOf(m, ins, 0), toText(arg(m, ins, 1)), Array.isArray(a) ? a : [a]))
+      return put(
+        m,
+        ins,
+        await callPlugin(m, ins.name, nameOf(m, ins, 0), toText(arg(m, ins, 1)), Array.isArray(a) ? a : [a]),
+      )
     },
   },
   {
@@ -101,7 +106,8 @@ export const pluginOps: OpSpec[] = [
     result: true,
     gas: 2,
     pluginParam: 'tool',
-    dynGas: (m, ins) => pluginGas(m, nameOf(m, ins, 0), argBytes(m, ins)) + Math.ceil((2 * sizeOf(arg(m, ins, 1))) / 1024),
+    dynGas: (m, ins) =>
+      pluginGas(m, nameOf(m, ins, 0), argBytes(m, ins)) + Math.ceil((2 * sizeOf(arg(m, ins, 1))) / 1024),
     gasDoc: '2 + plugin gas + 2 per KiB of data',
     async: true,
     doc: 'Send data to a tool; the constitution may hold it for operator approval.',
@@ -147,7 +153,10 @@ export const pluginOps: OpSpec[] = [
     gas: 2,
     dynGas: (m, ins) => {
       const r = arg(m, ins, 1)
-      return (Array.isArray(r) ? r.length >>> 4 : 0) + (REDUCERS[nameOf(m, ins, 0)] ? 0 : pluginGas(m, nameOf(m, ins, 0), sizeOf(r)))
+      return (
+        (Array.isArray(r) ? r.length >>> 4 : 0) +
+        (REDUCERS[nameOf(m, ins, 0)] ? 0 : pluginGas(m, nameOf(m, ins, 0), sizeOf(r)))
+      )
     },
     gasDoc: '2 + results/16 (+ plugin gas for plugin reducers)',
     async: true,
@@ -196,24 +205,48 @@ export const pluginOps: OpSpec[] = [
     anyKeywords: true,
     result: true,
     gas: 10,
-    dynGas: (m, ins) => pluginGas(m, ins.plugin, ins.rest.reduce((s, o) => s + sizeOf(val(m, o)), 0)),
-    gasDoc: 'the declaring plugin\'s gas rule (default 10)',
+    dynGas: (m, ins) =>
+      pluginGas(
+        m,
+        ins.plugin,
+        ins.rest.reduce((s, o) => s + sizeOf(val(m, o)), 0),
+      ),
+    gasDoc: "the declaring plugin's gas rule (default 10)",
     async: true,
     doc: 'An opcode declared by a plugin (e.g. SEPARATE_PROMPT): positional and keyword operands are passed to the plugin.',
     run: async (m, ins) => {
       const kw: Record<string, Value> = {}
       for (const [k, o] of Object.entries(ins.kw)) kw[k] = val(m, o)
-      return put(m, ins, await callPlugin(m, ins.name, ins.plugin, ins.name, ins.rest.map((o) => val(m, o)), kw))
+      return put(
+        m,
+        ins,
+        await callPlugin(
+          m,
+          ins.name,
+          ins.plugin,
+          ins.name,
+          ins.rest.map((o) => val(m, o)),
+          kw,
+        ),
+      )
     },
   },
 ]
 
 /** Constitution gate for an action. Returns null to proceed, or a handler code when denied/held. */
-export async function gated(m: Machine, ins: Ins, action: { kind: string; amount?: number; detail?: Value }): Promise<number | null> {
-  const a = await m.gate.call('policy.authorize', { kind: action.kind, amount: action.amount ?? 0, detail: action.detail ?? null }, () =>
-    m.host.policy.authorize(m.agentId(), action),
+export async function gated(
+  m: Machine,
+  ins: Ins,
+  action: { kind: string; amount?: number; detail?: Value },
+): Promise<number | null> {
+  const a = await m.gate.call(
+    'policy.authorize',
+    { kind: action.kind, amount: action.amount ?? 0, detail: action.detail ?? null },
+    () => m.host.policy.authorize(m.agentId(), action),
   )
-  const d = a.ok ? (a.value as { decision: string; reason?: string; actionId?: string }) : { decision: 'deny', reason: a.ok ? '' : a.error }
+  const d = a.ok
+    ? (a.value as { decision: string; reason?: string; actionId?: string })
+    : { decision: 'deny', reason: a.ok ? '' : a.error }
   if (d.decision === 'allow') return null
   if (d.decision === 'hold') {
     // re-run this instruction after approval; refund nothing (the gas was for the attempt)

@@ -37,16 +37,33 @@ function prepare(m: Machine, ins: Ins, region: string, patch: string): Outcome {
   if (!r) return { ok: false, reason: `INVALID_OPERAND: no region '${region}'` }
   if (!m.observer) return { ok: false, reason: 'PERMISSION_DENIED: SELF_OBSERVER_MODE is off' }
   if (r.mode !== 'editable') return { ok: false, reason: `PERMISSION_DENIED: region '${region}' is locked` }
-  if (ins.pc >= r.startPc && ins.pc < r.endPc) return { ok: false, reason: `PERMISSION_DENIED: region '${region}' contains the running SELF_MODIFY` }
-  if (/^\s*\.(region|end)\b/m.test(patch)) return { ok: false, reason: 'PERMISSION_DENIED: a patch may not declare regions' }
+  if (ins.pc >= r.startPc && ins.pc < r.endPc)
+    return { ok: false, reason: `PERMISSION_DENIED: region '${region}' contains the running SELF_MODIFY` }
+  if (/^\s*\.(region|end)\b/m.test(patch))
+    return { ok: false, reason: 'PERMISSION_DENIED: a patch may not declare regions' }
   const src = patchSource(m.program, region, patch)
   const res = assemble(src, { ...m.asm, file: m.program.file })
-  if (!res.program) return { ok: false, reason: `INVALID_PATCH: ${res.errors.slice(0, 3).map(formatDiagnostic).join('; ')}` }
+  if (!res.program)
+    return { ok: false, reason: `INVALID_PATCH: ${res.errors.slice(0, 3).map(formatDiagnostic).join('; ')}` }
   return { ok: true, program: res.program }
 }
 
-function record(m: Machine, region: string, before: string, after: string, ok: boolean, reason?: string): void {
-  m.trace?.changes.push({ at: Math.max(0, m.trace.steps - 1), region, before, after, ok, ...(reason ? { reason } : {}) })
+function record(
+  m: Machine,
+  region: string,
+  before: string,
+  after: string,
+  ok: boolean,
+  reason?: string,
+): void {
+  m.trace?.changes.push({
+    at: Math.max(0, m.trace.steps - 1),
+    region,
+    before,
+    after,
+    ok,
+    ...(reason ? { reason } : {}),
+  })
   m.log(ok ? `SELF_MODIFY ${region}: applied` : `SELF_MODIFY ${region}: ${reason}`)
 }
 
@@ -70,7 +87,16 @@ function sandboxHost(parent: Host, now: number): Host {
     sleep: async () => {},
     store: new MemoryKv(),
     wallet: { balance: async () => 0, transfer: fail },
-    messenger: { connect: fail, broadcast: fail, send: fail, reply: fail, fetch: fail, waitResponse: fail, receive: fail, fork: fail },
+    messenger: {
+      connect: fail,
+      broadcast: fail,
+      send: fail,
+      reply: fail,
+      fetch: fail,
+      waitResponse: fail,
+      receive: fail,
+      fork: fail,
+    },
     plugins: { get: () => undefined, list: () => [], allowed: () => false },
     policy: {
       checkPermission: () => false,
@@ -105,8 +131,19 @@ export const selfOps: OpSpec[] = [
       let v: Value
       if (what === 'logs' || what === 'agent_logs') v = [...m.logs]
       else if (what === 'counters' || what === 'performance')
-        v = { gasUsed: m.gasUsed, gasLeft: m.gasLeft, pc: ins.pc, memoryBytes: m.mem, callDepth: m.callStack.length, ...m.counters }
-      else if (what === 'trace') v = { steps: m.trace?.steps ?? 0, changes: (m.trace?.changes ?? []).map((c) => ({ region: c.region, ok: c.ok })) }
+        v = {
+          gasUsed: m.gasUsed,
+          gasLeft: m.gasLeft,
+          pc: ins.pc,
+          memoryBytes: m.mem,
+          callDepth: m.callStack.length,
+          ...m.counters,
+        }
+      else if (what === 'trace')
+        v = {
+          steps: m.trace?.steps ?? 0,
+          changes: (m.trace?.changes ?? []).map((c) => ({ region: c.region, ok: c.ok })),
+        }
       else if (what === 'code') v = m.program.source
       else if (what === 'regions') v = m.program.regions.map((r) => ({ name: r.name, mode: r.mode }))
       else v = null
@@ -177,12 +214,23 @@ export const selfOps: OpSpec[] = [
       let result: Value
       if (!out.ok) result = { status: 'FAIL', passed: 0, failed: 0, reason: out.reason, results: [] }
       else {
-        const now = must(m.gate.callSync('time.now', null, () => m.host.now()), 'clock') as number
+        const now = must(
+          m.gate.callSync('time.now', null, () => m.host.now()),
+          'clock',
+        ) as number
         const results: Value[] = []
         let passed = 0
-        const tests = out.program.tests.slice(0, typeof max === 'number' ? Math.max(0, Math.floor(asNumber(max, 'max_tests'))) : 5)
+        const tests = out.program.tests.slice(
+          0,
+          typeof max === 'number' ? Math.max(0, Math.floor(asNumber(max, 'max_tests'))) : 5,
+        )
         for (const t of tests) {
-          const sm = new Machine({ program: out.program, host: sandboxHost(m.host, now), gasLimit: Math.min(100_000, m.gasLeft), limits: m.limits })
+          const sm = new Machine({
+            program: out.program,
+            host: sandboxHost(m.host, now),
+            gasLimit: Math.min(100_000, m.gasLeft),
+            limits: m.limits,
+          })
           sm.pc = out.program.labels[t] ?? 0
           for (const [i, n] of m.program.regNames.entries()) if (i > 0) sm.setNamed(n, m.regs[i] ?? null)
           const r = await sm.run()
@@ -191,7 +239,12 @@ export const selfOps: OpSpec[] = [
           if (ok) passed++
           results.push({ test: t, ok, output: r.output, halt: r.halt ? r.halt.reason : null })
         }
-        result = { status: tests.length > 0 && passed === tests.length ? 'PASS' : 'FAIL', passed, failed: tests.length - passed, results }
+        result = {
+          status: tests.length > 0 && passed === tests.length ? 'PASS' : 'FAIL',
+          passed,
+          failed: tests.length - passed,
+          results,
+        }
       }
       if (target >= 0) m.set(target, result)
       return CONTINUE

@@ -78,8 +78,9 @@ export const storageOps: OpSpec[] = [
     result: true,
     gas: 1,
     pluginParam: 'model',
-    dynGas: (m, ins) => pluginGas(m, ins.given[1] ? toText(arg(m, ins, 1)) : DEFAULT_EMBEDDER, sizeOf(arg(m, ins, 0))),
-    gasDoc: "1 + embedder plugin gas (local-embed: 2 + 2/KiB)",
+    dynGas: (m, ins) =>
+      pluginGas(m, ins.given[1] ? toText(arg(m, ins, 1)) : DEFAULT_EMBEDDER, sizeOf(arg(m, ins, 0))),
+    gasDoc: '1 + embedder plugin gas (local-embed: 2 + 2/KiB)',
     async: true,
     doc: 'Embed text with an embedder plugin (default `local-embed`) → vector.',
     run: async (m, ins) => {
@@ -97,7 +98,13 @@ export const storageOps: OpSpec[] = [
     async: true,
     doc: 'Store a document (text + embedding) in a collection.',
     run: async (m, ins) => {
-      await storeDoc(m, arg(m, ins, 0), arg(m, ins, 1), arg(m, ins, 2), vector(arg(m, ins, 3), 'DOC_STORE vector'))
+      await storeDoc(
+        m,
+        arg(m, ins, 0),
+        arg(m, ins, 1),
+        arg(m, ins, 2),
+        vector(arg(m, ins, 3), 'DOC_STORE vector'),
+      )
       return put(m, ins, true)
     },
   },
@@ -108,12 +115,18 @@ export const storageOps: OpSpec[] = [
     gas: 6,
     pluginParam: 'model',
     dynGas: (m, ins) =>
-      pluginGas(m, ins.given[3] ? toText(arg(m, ins, 3)) : DEFAULT_EMBEDDER, sizeOf(arg(m, ins, 2))) + (sizeOf(arg(m, ins, 2)) >>> 8),
+      pluginGas(m, ins.given[3] ? toText(arg(m, ins, 3)) : DEFAULT_EMBEDDER, sizeOf(arg(m, ins, 2))) +
+      (sizeOf(arg(m, ins, 2)) >>> 8),
     gasDoc: '6 + embedder gas + bytes/256',
     async: true,
     doc: 'CALC_EMBED + DOC_STORE in one step.',
     run: async (m, ins) => {
-      const vec = await embed(m, ins, arg(m, ins, 2), ins.given[3] ? toText(arg(m, ins, 3)) : DEFAULT_EMBEDDER)
+      const vec = await embed(
+        m,
+        ins,
+        arg(m, ins, 2),
+        ins.given[3] ? toText(arg(m, ins, 3)) : DEFAULT_EMBEDDER,
+      )
       if (!vec) return put(m, ins, false)
       await storeDoc(m, arg(m, ins, 0), arg(m, ins, 1), arg(m, ins, 2), vec)
       return put(m, ins, true)
@@ -145,7 +158,11 @@ export const storageOps: OpSpec[] = [
       const k = Math.max(1, Math.min(100, asNumber(argOr(m, ins, 2, 3), 'top-k')))
       const docs = (await storeList(m, collPrefix(m, arg(m, ins, 0))))
         .filter(([, d]) => isMap(d) && Array.isArray(d.vec))
-        .map(([id, d]) => ({ id, text: toText((d as { text: Value }).text), vec: (d as { vec: number[] }).vec }))
+        .map(([id, d]) => ({
+          id,
+          text: toText((d as { text: Value }).text),
+          vec: (d as { vec: number[] }).vec,
+        }))
       m.useGas(docs.length / 16)
       const hits = searchTopK(q, docs, k, truthy(argOr(m, ins, 3, false)))
       return put(

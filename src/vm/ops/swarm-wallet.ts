@@ -11,10 +11,10 @@ import { atomically, put } from './util.ts'
 const p = (name: string, optional = false) => ({ name, kind: 'value' as const, optional })
 const MAX_WAIT_MS = 10 * 60 * 1000
 
-
 /** Pay `amount` credits to `to`, atomically (inside TX_BEGIN it is staged). Sets dst to the status. */
 async function pay(m: Machine, ins: Ins, to: string, amount: number): Promise<number> {
-  if (!Number.isSafeInteger(amount) || amount <= 0) throw invalid(`payment amount must be a positive integer, got ${amount}`)
+  if (!Number.isSafeInteger(amount) || amount <= 0)
+    throw invalid(`payment amount must be a positive integer, got ${amount}`)
   const held = await gated(m, ins, { kind: 'pay', amount, detail: to })
   if (held !== null) return held
   const a = await m.gate.call('wallet.pay', { to, amount }, () =>
@@ -38,7 +38,10 @@ export const swarmWalletOps: OpSpec[] = [
     doc: 'Join a swarm channel (it becomes the default channel for broadcasts); returns true.',
     run: async (m, ins) => {
       const ch = toText(arg(m, ins, 0))
-      const ok = must(await m.gate.call('swarm.connect', [ch], () => m.host.messenger.connect(m.agentId(), ch)), 'SWARM_CONNECT')
+      const ok = must(
+        await m.gate.call('swarm.connect', [ch], () => m.host.messenger.connect(m.agentId(), ch)),
+        'SWARM_CONNECT',
+      )
       m.channel = ch
       return put(m, ins, ok)
     },
@@ -81,7 +84,9 @@ export const swarmWalletOps: OpSpec[] = [
       const topic = isMap(msg) && typeof msg.topic === 'string' ? msg.topic : 'msg'
       const data = isMap(msg) && Object.hasOwn(msg, 'data') ? (msg.data as Value) : msg
       const reward = asNumber(argOr(m, ins, 2, 0), 'reward')
-      const a = await m.gate.call('swarm.send', [to, topic, data, reward], () => m.host.messenger.send(m.agentId(), to, topic, data, reward))
+      const a = await m.gate.call('swarm.send', [to, topic, data, reward], () =>
+        m.host.messenger.send(m.agentId(), to, topic, data, reward),
+      )
       if (reward > 0) m.rewards[topic] = reward
       return put(m, ins, a.ok && a.value === true)
     },
@@ -110,7 +115,8 @@ export const swarmWalletOps: OpSpec[] = [
     doc: 'Answer a received message; the sender collects it with WAIT_FOR_RESPONSE on the message topic.',
     run: async (m, ins) => {
       const msg = arg(m, ins, 0)
-      if (!isMap(msg) || typeof msg.from !== 'string') throw invalid('REPLY_SWARM_MSG needs a message from RECV_SWARM_MSG')
+      if (!isMap(msg) || typeof msg.from !== 'string')
+        throw invalid('REPLY_SWARM_MSG needs a message from RECV_SWARM_MSG')
       const re = typeof msg.re === 'string' && msg.re ? msg.re : toText(msg.topic ?? null)
       const a = await m.gate.call('swarm.reply', [msg.from, re, arg(m, ins, 1)], () =>
         m.host.messenger.reply(m.agentId(), msg.from as string, re, arg(m, ins, 1)),
@@ -130,7 +136,9 @@ export const swarmWalletOps: OpSpec[] = [
     run: async (m, ins) => {
       const dt = toText(arg(m, ins, 0))
       const rid = toText(argOr(m, ins, 1, dt))
-      const a = await m.gate.call('swarm.fetch', [dt, rid], () => m.host.messenger.fetch(m.agentId(), dt, rid))
+      const a = await m.gate.call('swarm.fetch', [dt, rid], () =>
+        m.host.messenger.fetch(m.agentId(), dt, rid),
+      )
       m.taskFailed = !a.ok
       return put(m, ins, a.ok ? a.value : null)
     },
@@ -145,7 +153,9 @@ export const swarmWalletOps: OpSpec[] = [
     run: async (m, ins) => {
       const h = toText(arg(m, ins, 0))
       const t = Math.min(MAX_WAIT_MS, asNumber(argOr(m, ins, 1, 30_000), 'timeout'))
-      const a = await m.gate.call('swarm.wait', [h, t], () => m.host.messenger.waitResponse(m.agentId(), h, t))
+      const a = await m.gate.call('swarm.wait', [h, t], () =>
+        m.host.messenger.waitResponse(m.agentId(), h, t),
+      )
       const msgs = a.ok && Array.isArray(a.value) ? a.value : []
       m.taskFailed = msgs.length === 0
       const reward = m.rewards[h]
@@ -171,7 +181,9 @@ export const swarmWalletOps: OpSpec[] = [
     run: async (m, ins) => {
       const h = toText(arg(m, ins, 0))
       const t = Math.min(MAX_WAIT_MS, asNumber(argOr(m, ins, 1, 30_000), 'timeout'))
-      const a = await m.gate.call('swarm.wait', [h, t], () => m.host.messenger.waitResponse(m.agentId(), h, t))
+      const a = await m.gate.call('swarm.wait', [h, t], () =>
+        m.host.messenger.waitResponse(m.agentId(), h, t),
+      )
       const ok = a.ok && Array.isArray(a.value) && a.value.length > 0
       m.taskFailed = !ok
       return put(m, ins, ok)
@@ -193,7 +205,9 @@ export const swarmWalletOps: OpSpec[] = [
       const held = await gated(m, ins, { kind: 'fork', detail: ref })
       if (held !== null) return held
       const ch = ins.given[1] ? toText(arg(m, ins, 1)) : ''
-      const a = await m.gate.call('swarm.fork', [src, ch], () => m.host.messenger.fork(m.agentId(), src, ch, Math.floor(m.gasLeft / 2)))
+      const a = await m.gate.call('swarm.fork', [src, ch], () =>
+        m.host.messenger.fork(m.agentId(), src, ch, Math.floor(m.gasLeft / 2)),
+      )
       m.taskFailed = !a.ok
       if (!a.ok) m.log(`FORK_AGENT failed: ${a.error}`)
       return put(m, ins, a.ok ? a.value : null)
@@ -207,7 +221,10 @@ export const swarmWalletOps: OpSpec[] = [
     async: true,
     doc: 'With `min`: whether the balance is at least `min` (boolean); without: the balance.',
     run: async (m, ins) => {
-      const bal = must(await m.gate.call('wallet.balance', null, () => m.host.wallet.balance(m.agentId())), 'CHECK_BALANCE')
+      const bal = must(
+        await m.gate.call('wallet.balance', null, () => m.host.wallet.balance(m.agentId())),
+        'CHECK_BALANCE',
+      )
       if (!ins.given[1]) return put(m, ins, bal)
       return put(m, ins, typeof bal === 'number' && bal >= asNumber(arg(m, ins, 1), 'minimum'))
     },
@@ -245,7 +262,12 @@ export const swarmWalletOps: OpSpec[] = [
     run: (m, ins) => {
       let ok = false
       try {
-        ok = verify('swarmd/avm', arg(m, ins, 2), fromHex(toText(arg(m, ins, 1))), fromHex(toText(arg(m, ins, 0))))
+        ok = verify(
+          'swarmd/avm',
+          arg(m, ins, 2),
+          fromHex(toText(arg(m, ins, 1))),
+          fromHex(toText(arg(m, ins, 0))),
+        )
       } catch {
         ok = false
       }
@@ -261,7 +283,9 @@ export const swarmWalletOps: OpSpec[] = [
     gasDoc: '1 + bytes/256',
     doc: "Run the operator's security policy on an object → true/false (reason logged).",
     run: (m, ins) => {
-      const a = m.gate.callSync('policy.security', [arg(m, ins, 0)], () => m.host.policy.securityCheck(m.agentId(), arg(m, ins, 0)))
+      const a = m.gate.callSync('policy.security', [arg(m, ins, 0)], () =>
+        m.host.policy.securityCheck(m.agentId(), arg(m, ins, 0)),
+      )
       const v = a.ok ? a.value : { ok: false, reason: a.error }
       const ok = isMap(v) && truthy(v.ok ?? null)
       if (!ok) m.log(`SECURITY_CHECK failed: ${isMap(v) ? toText(v.reason ?? null) : ''}`)
@@ -279,4 +303,3 @@ export function regionBody(m: Machine, name: string): string {
     .slice(r.line, r.endLine - 1)
     .join('\n')
 }
-

@@ -1,17 +1,18 @@
 /** Time (through the host clock) and execution state (LOAD/SAVE/RESET, checkpoints). */
+
+import { asNumber, VmFault } from '../fault.ts'
 import { must } from '../gate.ts'
 import type { Machine } from '../interp.ts'
 import { serializeState } from '../state.ts'
 import { toText, type Value } from '../values.ts'
-import { asNumber, VmFault } from '../fault.ts'
-import { agentPrefix, put, storePut, storeGet } from './util.ts'
 import { arg, argOr, CONTINUE, type Ins, type OpSpec } from './types.ts'
+import { agentPrefix, put, storeGet, storePut } from './util.ts'
 
 /** Where state-loading ops write: `-> R` if given, else `R_state` if the program names it, else `_`. */
 function stateSlot(m: Machine, ins: Ins): number {
   if (ins.dst !== 0) return ins.dst
   const s = m.program.regNames.indexOf('R_state')
-  return s >= 0 ? s : 0
+  return Math.max(s, 0)
 }
 
 export const timeStateOps: OpSpec[] = [
@@ -21,7 +22,15 @@ export const timeStateOps: OpSpec[] = [
     result: true,
     gas: 1,
     doc: 'Current AVM time in milliseconds (from the host clock, recorded for replay).',
-    run: (m, ins) => put(m, ins, must(m.gate.callSync('time.now', null, () => m.host.now()), 'clock')),
+    run: (m, ins) =>
+      put(
+        m,
+        ins,
+        must(
+          m.gate.callSync('time.now', null, () => m.host.now()),
+          'clock',
+        ),
+      ),
   },
   {
     name: 'RANDOM',
@@ -29,7 +38,15 @@ export const timeStateOps: OpSpec[] = [
     result: true,
     gas: 1,
     doc: 'A float in [0, 1) from the host randomness (recorded for replay).',
-    run: (m, ins) => put(m, ins, must(m.gate.callSync('random', null, () => m.host.random()), 'random')),
+    run: (m, ins) =>
+      put(
+        m,
+        ins,
+        must(
+          m.gate.callSync('random', null, () => m.host.random()),
+          'random',
+        ),
+      ),
   },
   {
     name: 'WAIT',
@@ -46,7 +63,10 @@ export const timeStateOps: OpSpec[] = [
   },
   {
     name: 'SCHEDULE_TASK',
-    params: [{ name: 'task', kind: 'value' }, { name: 'interval', kind: 'value' }],
+    params: [
+      { name: 'task', kind: 'value' },
+      { name: 'interval', kind: 'value' },
+    ],
     result: true,
     gas: 2,
     async: true,

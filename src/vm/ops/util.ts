@@ -27,7 +27,9 @@ export function decodeValue(b: Uint8Array | undefined): Value {
 
 /** Read a storage key (through the open transaction if any), recorded by the gate. */
 export async function storeGet(m: Machine, key: string): Promise<Value> {
-  const a = await m.gate.call('store.get', [key], async () => decodeValue(m.tx ? await m.tx.get(key) : await m.host.store.get(key)))
+  const a = await m.gate.call('store.get', [key], async () =>
+    decodeValue(m.tx ? await m.tx.get(key) : await m.host.store.get(key)),
+  )
   return must(a, `reading ${key}`)
 }
 
@@ -49,7 +51,9 @@ export async function storeList(m: Machine, prefix: string): Promise<[string, Va
     const out: [string, Value][] = []
     const staged = new Map<string, Value | undefined>()
     if (m.tx) {
-      for (const op of m.tx.ops()) if (op.key.startsWith(prefix)) staged.set(op.key, op.type === 'put' ? decodeValue(op.value) : undefined)
+      for (const op of m.tx.ops())
+        if (op.key.startsWith(prefix))
+          staged.set(op.key, op.type === 'put' ? decodeValue(op.value) : undefined)
     }
     for await (const [k, v] of m.host.store.entries(prefix)) {
       if (staged.has(k)) continue
@@ -76,12 +80,17 @@ export function sizeArg(m: Machine, ins: Ins, i: number): number {
 export function keyText(v: Value, what: string): string {
   if (v === null) throw new VmFault('INVALID_OPERAND', `${what} is null`)
   const s = toText(v)
-  if (s.length === 0 || s.length > 512) throw new VmFault('INVALID_OPERAND', `${what} must be 1..512 characters`)
+  if (s.length === 0 || s.length > 512)
+    throw new VmFault('INVALID_OPERAND', `${what} must be 1..512 characters`)
   return s
 }
 
 /** Run `stage` in the open transaction, or in a fresh one committed atomically (with the host's checkpoint hook). */
-export async function atomically(m: Machine, stage: (tx: KvTransaction) => Promise<void>, beforeCommit: () => void): Promise<void> {
+export async function atomically(
+  m: Machine,
+  stage: (tx: KvTransaction) => Promise<void>,
+  beforeCommit: () => void,
+): Promise<void> {
   if (m.tx) {
     await stage(m.tx)
     beforeCommit()

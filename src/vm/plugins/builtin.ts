@@ -5,8 +5,8 @@
  */
 import { embedText } from '../embedder.ts'
 import type { Plugin, PluginHost } from '../host.ts'
-import { toText, truthy, type Value } from '../values.ts'
 import { canonical } from '../trace-util.ts'
+import { toText, truthy, type Value } from '../values.ts'
 
 const nums = (xs: Value[]) => xs.filter((x): x is number => typeof x === 'number')
 
@@ -72,15 +72,24 @@ export function httpTool(init: HttpToolInit): Plugin {
     async call(req) {
       if (req.func !== 'read') throw new Error('http tool is read-only')
       const a = req.args[0]
-      const url = typeof a === 'string' ? a : a && typeof a === 'object' && !Array.isArray(a) ? toText(a.url ?? null) : ''
+      const url =
+        typeof a === 'string'
+          ? a
+          : a && typeof a === 'object' && !Array.isArray(a)
+            ? toText(a.url ?? null)
+            : ''
       let parsed: URL
       try {
         parsed = new URL(url)
       } catch {
         throw new Error(`bad URL '${url}'`)
       }
-      if (!init.allow.some((p) => parsed.href.startsWith(p))) throw new Error(`URL not allow-listed: ${parsed.href}`)
-      const res = await fetch(parsed, { signal: AbortSignal.timeout(init.timeoutMs ?? 10_000), redirect: 'error' })
+      if (!init.allow.some((p) => parsed.href.startsWith(p)))
+        throw new Error(`URL not allow-listed: ${parsed.href}`)
+      const res = await fetch(parsed, {
+        signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
+        redirect: 'error',
+      })
       const buf = new Uint8Array(await res.arrayBuffer())
       if (buf.length > maxBytes) throw new Error(`response over ${maxBytes} bytes`)
       const text = new TextDecoder().decode(buf)
@@ -144,5 +153,8 @@ export class PluginRegistry implements PluginHost {
 
 /** Default registry: the local embedder (also under the seed's model name), reducers built in. */
 export function defaultRegistry(extra: Plugin[] = [], allow?: Record<string, string[]>): PluginRegistry {
-  return new PluginRegistry({ plugins: [localEmbedder(), localEmbedder('text-embedding-3-small'), ...extra], allow })
+  return new PluginRegistry({
+    plugins: [localEmbedder(), localEmbedder('text-embedding-3-small'), ...extra],
+    allow,
+  })
 }
