@@ -12,7 +12,7 @@ import {
   replayTrace,
   runSource,
 } from '../vm/index.ts'
-import type { Command } from './command.ts'
+import { type Command, printJson } from './command.ts'
 
 async function read(path: string | undefined): Promise<string> {
   if (!path) throw new UserError('missing FILE')
@@ -29,13 +29,10 @@ const check: Command = {
   positionals: [{ name: 'FILE', description: 'program (.avm)', required: true }],
   run: async ({ args, flags, io }) => {
     const r = assemble(await read(args.FILE), { file: args.FILE, ...defaultRegistry().asmOptions() })
-    if (flags.json)
-      io.out(
-        JSON.stringify({ ok: r.errors.length === 0, diagnostics: r.diags.map(formatDiagnostic) }, null, 2),
-      )
+    if (flags.json) printJson(io, { ok: r.errors.length === 0, diagnostics: r.diags.map(formatDiagnostic) })
     else {
-      for (const d of r.diags) io.err(formatDiagnostic(d))
-      if (r.errors.length === 0) io.out(`${args.FILE}: ok (${r.program?.code.length} instructions)`)
+      for (const d of r.diags) io.err(`${formatDiagnostic(d)}\n`)
+      if (r.errors.length === 0) io.out(`${args.FILE}: ok (${r.program?.code.length} instructions)\n`)
     }
     return r.errors.length === 0 ? 0 : 1
   },
@@ -85,14 +82,11 @@ const run: Command = {
       await writeFile(flags.trace, text)
     }
     const r = out.result
-    if (flags.json)
-      io.out(
-        JSON.stringify({ status: r.status, halt: r.halt, gasUsed: r.gasUsed, output: r.output }, null, 2),
-      )
+    if (flags.json) printJson(io, { status: r.status, halt: r.halt, gasUsed: r.gasUsed, output: r.output })
     else {
-      io.out(`status: ${r.status}  gasUsed: ${r.gasUsed}`)
-      if (r.halt) io.out(`halt: ${r.halt.reason} at line ${r.halt.line}: ${r.halt.message}`)
-      io.out(`output: ${JSON.stringify(r.output)}`)
+      io.out(`status: ${r.status}  gasUsed: ${r.gasUsed}\n`)
+      if (r.halt) io.out(`halt: ${r.halt.reason} at line ${r.halt.line}: ${r.halt.message}\n`)
+      io.out(`output: ${JSON.stringify(r.output)}\n`)
     }
     return r.status === 'ok' ? 0 : 1
   },
@@ -104,11 +98,11 @@ const replay: Command = {
   positionals: [{ name: 'TRACE', description: 'JSONL trace from vm run --trace', required: true }],
   run: async ({ args, flags, io }) => {
     const rep = await replayTrace(await read(args.TRACE), defaultRegistry().asmOptions())
-    if (flags.json) io.out(JSON.stringify(rep, null, 2))
-    else if (rep.ok) io.out(`replay ok: ${rep.steps} instructions reproduced exactly`)
+    if (flags.json) printJson(io, rep)
+    else if (rep.ok) io.out(`replay ok: ${rep.steps} instructions reproduced exactly\n`)
     else
       io.out(
-        `diverged at instruction ${rep.divergence?.index} (pc ${rep.divergence?.pc}, line ${rep.divergence?.line}): ${rep.divergence?.field} expected ${JSON.stringify(rep.divergence?.expected)} got ${JSON.stringify(rep.divergence?.actual)}`,
+        `diverged at instruction ${rep.divergence?.index} (pc ${rep.divergence?.pc}, line ${rep.divergence?.line}): ${rep.divergence?.field} expected ${JSON.stringify(rep.divergence?.expected)} got ${JSON.stringify(rep.divergence?.actual)}\n`,
       )
     return rep.ok ? 0 : 1
   },
@@ -132,11 +126,10 @@ const breedCmd: Command = {
     })
     if (!r.ok) throw new UserError(`child does not verify: ${r.errors.map(formatDiagnostic).join('; ')}`)
     if (typeof flags.out === 'string') await writeFile(flags.out, r.source)
-    if (flags.json)
-      io.out(JSON.stringify({ origin: r.origin, mutations: r.mutations, out: flags.out ?? null }, null, 2))
+    if (flags.json) printJson(io, { origin: r.origin, mutations: r.mutations, out: flags.out ?? null })
     else if (typeof flags.out === 'string')
-      io.out(`child written to ${flags.out} (origin ${JSON.stringify(r.origin)}, ${r.mutations} mutations)`)
-    else io.out(r.source)
+      io.out(`child written to ${flags.out} (origin ${JSON.stringify(r.origin)}, ${r.mutations} mutations)\n`)
+    else io.out(`${r.source}\n`)
     return 0
   },
 }

@@ -135,7 +135,7 @@ describe('state and replay', () => {
     const m2 = restoreMachine(bytes, host)
     expect((await m2.run()).output).toBe(100)
     const bad = bytes.slice()
-    bad[bad.length - 3] ^= 1
+    bad[bad.length - 3] = (bad[bad.length - 3] ?? 0) ^ 1
     expect(() => restoreMachine(bad, host)).toThrow(/corrupted/)
   })
   it('replay reproduces a run and reports the first divergence', async () => {
@@ -185,7 +185,7 @@ describe('AgentRuntime', () => {
     const a = await rt.deploy('WAIT 10\nHALT 1')
     const b = await rt.deploy('WAIT 10\nHALT 2')
     const raw = (await store.get(`ckpt/${a}`))!
-    raw[40] ^= 0xff
+    raw[40] = (raw[40] ?? 0) ^ 0xff
     await store.put(`ckpt/${a}`, raw)
     const rt2 = new AgentRuntime({ store, clock: new ManualClock(0), random: seededRandom(2) })
     await rt2.restore()
