@@ -1,7 +1,9 @@
 /** CLI commands of the vm subsystem: check, run, replay, breed (offline, no daemon). */
 import { readFile, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { UserError } from '../common/errors.ts'
 import { seededRandom } from '../common/index.ts'
+import type { PluginRegistry } from '../vm/index.ts'
 import {
   assemble,
   breed,
@@ -12,7 +14,30 @@ import {
   replayTrace,
   runSource,
 } from '../vm/index.ts'
+import { loadRegistry, type PluginConfig } from '../vm/plugins/loader.ts'
 import { type Command, printJson } from './command.ts'
+
+const pluginsFlag = {
+  type: 'string' as const,
+  description:
+    'JSON plugin config: { "plugins": [{ "module": "./x.ts", "name"?, "gas"?, "options"? }], "allow"? }',
+  placeholder: 'FILE',
+}
+
+async function registry(path: unknown): Promise<PluginRegistry> {
+  if (typeof path !== 'string') return defaultRegistry()
+  let cfg: PluginConfig
+  try {
+    cfg = JSON.parse(await readFile(path, 'utf8')) as PluginConfig
+  } catch {
+    throw new UserError(`cannot read plugin config ${path}`)
+  }
+  try {
+    return await loadRegistry(cfg, dirname(resolve(path)))
+  } catch (e) {
+    throw new UserError(`plugin config ${path}: ${e instanceof Error ? e.message : String(e)}`)
+  }
+}
 
 async function read(path: string | undefined): Promise<string> {
   if (!path) throw new UserError('missing FILE')
@@ -27,8 +52,10 @@ const check: Command = {
   name: 'check',
   summary: 'assemble and verify an AVM program',
   positionals: [{ name: 'FILE', description: 'program (.avm)', required: true }],
+  flags: { plugins: pluginsFlag },
   run: async ({ args, flags, io }) => {
-    const r = assemble(await read(args.FILE), { file: args.FILE, ...defaultRegistry().asmOptions() })
+    const reg = await registry(flags.plugins)
+    const r = assemble(await read(args.FILE), { file: args.FILE, ...reg.asmOptions() })
     if (flags.json) printJson(io, { ok: r.errors.length === 0, diagnostics: r.diags.map(formatDiagnostic) })
     else {
       for (const d of r.diags) io.err(`${formatDiagnostic(d)}\n`)
@@ -46,6 +73,7 @@ const run: Command = {
     gas: { type: 'integer', description: 'gas limit', default: 1_000_000, min: 1 },
     trace: { type: 'string', description: 'write the JSONL trace here', placeholder: 'OUT' },
     input: { type: 'string', description: 'JSON object of input registers', placeholder: 'JSON' },
+    plugins: pluginsFlag,
   },
   run: async ({ args, flags, io }) => {
     const source = await read(args.FILE)
@@ -57,7 +85,8 @@ const run: Command = {
         throw new UserError('--input must be a JSON object')
       }
     }
-    const host = offlineHost()
+    const reg = await registry(flags.plugins)
+    const host = offlineHost({ plugins: reg })
     let out: Awaited<ReturnType<typeof runSource>>
     try {
       out = await runSource(source, {
@@ -77,7 +106,7 @@ const run: Command = {
         agentId: host.agentId,
         gasLimit: Number(flags.gas),
         inputs,
-        asm: defaultRegistry().asmOptions(),
+        asm: reg.asmOptions(),
       })
       await writeFile(flags.trace, text)
     }
@@ -97,7 +126,7 @@ const replay: Command = {
   summary: 're-execute a trace against its recorded host answers; report the first divergence',
   positionals: [{ name: 'TRACE', description: 'JSONL trace from vm run --trace', required: true }],
   run: async ({ args, flags, io }) => {
-    const rep = await replayTrace(await read(args.TRACE), defaultRegistry().asmOptions())
+    const rep = await replayTrace(await read(args.TRACE))
     if (flags.json) printJson(io, rep)
     else if (rep.ok) io.out(`replay ok: ${rep.steps} instructions reproduced exactly\n`)
     else

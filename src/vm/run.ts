@@ -167,6 +167,7 @@ export interface ReplayReport {
 /** Re-execute a JSONL trace against its recorded host answers and report the first divergence. */
 export async function replayTrace(text: string, asm: AsmOptions = {}): Promise<ReplayReport> {
   const t = parseTrace(text)
+  asm = { ...(t.header.asm ?? {}), ...asm }
   const r = assemble(t.header.source, { ...asm, file: t.header.file })
   if (!r.program)
     throw new Error(`trace program does not assemble: ${r.errors.map(formatDiagnostic).join('; ')}`)

@@ -10,7 +10,7 @@
  * When tracing is off the interpreter tests one local per instruction.
  */
 
-import type { Program } from './asm/assemble.ts'
+import type { AsmOptions, Program } from './asm/assemble.ts'
 import type { HostRecord } from './gate.ts'
 import type { Ins } from './ops/types.ts'
 import type { Value } from './values.ts'
@@ -27,6 +27,8 @@ export interface TraceHeader {
   agentId: string
   gasLimit: number
   inputs: Record<string, Value>
+  /** Assembler options of the run (plugin names and plugin opcodes). */
+  asm?: AsmOptions
 }
 
 export interface StepRecord {
