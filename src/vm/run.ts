@@ -84,8 +84,13 @@ export async function runSource(
   return { result, machine }
 }
 
-/** A host for replay: every answer comes from the recording, so nothing here is ever called. */
-function replayHost(agentId: string): Host {
+type GasRules = Record<string, { base: number; perKb?: number }>
+
+/**
+ * A host for replay: every answer comes from the recording, so nothing here is
+ * ever called. Plugin gas rules are kept: prices must match the live run.
+ */
+function replayHost(agentId: string, gas: GasRules): Host {
   const no = () => {
     throw new Error('replay host called')
   }
@@ -106,9 +111,23 @@ function replayHost(agentId: string): Host {
       receive: no,
       fork: no,
     },
-    plugins: { get: () => undefined, list: () => [], allowed: () => true },
+    plugins: {
+      get: (name) => (gas[name] ? { name, gas: gas[name], call: no } : undefined),
+      list: () => [],
+      allowed: () => true,
+    },
     policy: { checkPermission: no, securityCheck: no, authorize: no },
   }
+}
+
+/** Gas rules of every plugin the host knows (recorded in the trace header). */
+function gasRules(host: Host, names: Iterable<string>): GasRules {
+  const out: GasRules = {}
+  for (const n of names) {
+    const p = host.plugins.get(n)
+    if (p) out[n] = p.gas ?? { base: 10 }
+  }
+  return out
 }
 
 export interface TraceSource {
@@ -129,9 +148,14 @@ export async function exportTrace(m: Machine, src: TraceSource): Promise<string>
   if (!live) throw new Error('the run was not traced (pass trace: true)')
   const r = assemble(src.source, { ...(src.asm ?? {}), file: src.file })
   if (!r.program) throw new Error('trace source does not assemble')
+  const names = new Set([
+    ...(src.asm?.plugins ?? []),
+    ...Object.values(src.asm?.pluginOpcodes ?? {}).map((d) => d.plugin),
+  ])
+  const pluginGas = gasRules(m.host, names)
   const rm = new Machine({
     program: r.program,
-    host: replayHost(src.agentId),
+    host: replayHost(src.agentId, pluginGas),
     gasLimit: src.gasLimit,
     inputs: src.inputs,
     asm: src.asm,
@@ -147,7 +171,7 @@ export async function exportTrace(m: Machine, src: TraceSource): Promise<string>
   }
   full.host = live.host
   full.changes.push(...live.changes.filter((c) => !full.changes.some((x) => x.at === c.at)))
-  return full.toJsonl({ trace: 1, steps: live.steps, digest: live.digest, ...src })
+  return full.toJsonl({ trace: 1, steps: live.steps, digest: live.digest, ...src, pluginGas })
 }
 
 export interface ReplayReport {
@@ -173,7 +197,7 @@ export async function replayTrace(text: string, asm: AsmOptions = {}): Promise<R
     throw new Error(`trace program does not assemble: ${r.errors.map(formatDiagnostic).join('; ')}`)
   const m = new Machine({
     program: r.program,
-    host: replayHost(t.header.agentId),
+    host: replayHost(t.header.agentId, t.header.pluginGas ?? {}),
     gasLimit: t.header.gasLimit,
     inputs: t.header.inputs,
     asm,

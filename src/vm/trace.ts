@@ -29,6 +29,8 @@ export interface TraceHeader {
   inputs: Record<string, Value>
   /** Assembler options of the run (plugin names and plugin opcodes). */
   asm?: AsmOptions
+  /** Gas rules of the plugins (prices must be identical on replay). */
+  pluginGas?: Record<string, { base: number; perKb?: number }>
 }
 
 export interface StepRecord {
