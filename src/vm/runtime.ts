@@ -88,6 +88,7 @@ interface Agent {
   day: { start: number; spent: number; gas: number }
   minute: { start: number; gas: number }
   wake: (() => void) | null
+  loop: Promise<void> | null
 }
 
 export class AgentRuntime {
@@ -166,6 +167,7 @@ export class AgentRuntime {
       day: { start: now, spent: 0, gas: 0 },
       minute: { start: now, gas: 0 },
       wake: null,
+      loop: null,
     }
     this.agents.set(id, a)
     return a
@@ -262,15 +264,25 @@ export class AgentRuntime {
     for (const a of this.agents.values()) this.launch(a)
   }
 
+  /**
+   * Stop scheduling. Agents finish their current slice; an agent blocked in a
+   * host wait (RECV, WAIT_FOR_RESPONSE, WAIT) is abandoned: its checkpoint
+   * (taken before that instruction) re-executes the wait on the next start.
+   */
   async stop(): Promise<void> {
     this.running = false
     for (const a of this.agents.values()) a.wake?.()
-    await Promise.all([...this.loops])
+    const busy = [...this.agents.values()].filter((a) => a.loop && !a.machine?.pending).map((a) => a.loop)
+    await Promise.all(busy)
   }
 
   private launch(a: Agent): void {
     if (a.info.status !== 'running' && a.info.status !== 'held') return
-    const p = this.loop(a).finally(() => this.loops.delete(p))
+    const p = this.loop(a).finally(() => {
+      this.loops.delete(p)
+      if (a.loop === p) a.loop = null
+    })
+    a.loop = p
     this.loops.add(p)
   }
 
@@ -287,6 +299,7 @@ export class AgentRuntime {
       const m = a.machine
       const before = m.gasUsed
       const r = await m.run(this.sliceGas)
+      if (!this.running) return // stopped while waiting: keep the last checkpoint
       const used = m.gasUsed - before
       a.info.gasUsed = m.gasUsed
       this.rollDay(a)
