@@ -19,6 +19,8 @@ export type HostAnswer = { ok: true; value: Value } | { ok: false; error: string
 
 export class HostGate {
   records: HostRecord[] | null = null
+  /** Number of host calls made (live or replayed). */
+  calls = 0
   private replay: HostRecord[] | null = null
   private cursor = 0
   /** Set by the machine: index of the current instruction in the trace. */
@@ -57,6 +59,7 @@ export class HostGate {
   }
 
   async call(kind: string, args: Value, live: () => Promise<unknown> | unknown): Promise<HostAnswer> {
+    this.calls++
     if (this.replay) return this.fromReplay(kind, args)
     let a: HostAnswer
     try {
@@ -69,6 +72,7 @@ export class HostGate {
   }
 
   callSync(kind: string, args: Value, live: () => unknown): HostAnswer {
+    this.calls++
     if (this.replay) return this.fromReplay(kind, args)
     let a: HostAnswer
     try {

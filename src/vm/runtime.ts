@@ -89,6 +89,8 @@ interface Agent {
   minute: { start: number; gas: number }
   wake: (() => void) | null
   loop: Promise<void> | null
+  /** Host calls made at the last checkpoint. */
+  savedCalls: number
 }
 
 export class AgentRuntime {
@@ -152,7 +154,7 @@ export class AgentRuntime {
       `meta/${id}`,
       new TextEncoder().encode(JSON.stringify({ name: agent.info.name, constitution: agent.constitution })),
     )
-    await this.checkpoint(agent)
+    await this.checkpoint(agent, true)
     if (this.running) this.launch(agent)
     return id
   }
@@ -168,6 +170,7 @@ export class AgentRuntime {
       minute: { start: now, gas: 0 },
       wake: null,
       loop: null,
+      savedCalls: -1,
     }
     this.agents.set(id, a)
     return a
@@ -220,9 +223,16 @@ export class AgentRuntime {
     if (now - a.day.start >= DAY_MS) a.day = { start: now, spent: 0, gas: 0 }
   }
 
-  private async checkpoint(a: Agent): Promise<void> {
-    if (!a.machine || a.machine.tx) return
-    await this.store.put(`ckpt/${a.info.id}`, serializeState(a.machine))
+  /**
+   * Persist the agent. Pure computation is deterministic, so a slice that made
+   * no host call needs no checkpoint: after a crash it is simply re-executed.
+   */
+  private async checkpoint(a: Agent, force = false): Promise<void> {
+    const m = a.machine
+    if (!m || m.tx) return
+    if (!force && m.gate.calls === a.savedCalls) return
+    a.savedCalls = m.gate.calls
+    await this.store.put(`ckpt/${a.info.id}`, serializeState(m))
   }
 
   /** Resume every agent checkpointed in the store (after a restart); corrupt ones are quarantined. */
@@ -319,8 +329,9 @@ export class AgentRuntime {
         a.info.status = 'stopped'
         a.info.message = `anomaly stop: ${a.minute.gas} gas within a minute`
       }
-      await this.checkpoint(a)
-      if (a.info.status === 'done' || a.info.status === 'error' || a.info.status === 'stopped') return
+      const final = a.info.status === 'done' || a.info.status === 'error' || a.info.status === 'stopped'
+      await this.checkpoint(a, final)
+      if (final) return
       await new Promise<void>((r) => setImmediate(r))
     }
   }
