@@ -74,22 +74,11 @@ export interface HashFn {
   hmac(key: Uint8Array, data: Uint8Array): Uint8Array
 }
 
-type NobleHash = typeof sha256
-
-function hashFn(
-  name: HashFn['name'],
-  h: NobleHash | typeof blake2b | typeof blake2s,
-  hashLen: number,
-): HashFn {
-  const f = h as NobleHash
-  return { name, hashLen, hash: (d) => f(d), hmac: (k, d) => hmac(f, k, d) }
-}
-
 export const HASHES: Record<string, HashFn> = {
-  SHA256: hashFn('SHA256', sha256, 32),
-  SHA512: hashFn('SHA512', sha512, 64),
-  BLAKE2s: hashFn('BLAKE2s', blake2s, 32),
-  BLAKE2b: hashFn('BLAKE2b', blake2b, 64),
+  SHA256: { name: 'SHA256', hashLen: 32, hash: (d) => sha256(d), hmac: (k, d) => hmac(sha256, k, d) },
+  SHA512: { name: 'SHA512', hashLen: 64, hash: (d) => sha512(d), hmac: (k, d) => hmac(sha512, k, d) },
+  BLAKE2s: { name: 'BLAKE2s', hashLen: 32, hash: (d) => blake2s(d), hmac: (k, d) => hmac(blake2s, k, d) },
+  BLAKE2b: { name: 'BLAKE2b', hashLen: 64, hash: (d) => blake2b(d), hmac: (k, d) => hmac(blake2b, k, d) },
 }
 
 /** HKDF(chaining_key, input_key_material, num_outputs) of spec section 4.3. */
