@@ -17,6 +17,16 @@
  * // on the receiving side: for (const m of await mgr.onMessage(fromAgentId, bytes)) use(m.plaintext)
  * ```
  */
+
+export type { Envelope, EnvelopeKind } from './envelope.ts'
+export {
+  DEFAULT_ENVELOPE_TTL,
+  decodeEnvelope,
+  ENVELOPE_KIND,
+  encodeEnvelope,
+  forwardEnvelope,
+  newEnvelope,
+} from './envelope.ts'
 export type { E2eErrorCode } from './errors.ts'
 export { E2E_ERRORS, E2eError, isE2eError } from './errors.ts'
 export type { AgentCard, AgentCardBody, AgentKeys } from './keys.ts'
@@ -31,6 +41,8 @@ export {
   signAgentCard,
   verifyAgentCard,
 } from './keys.ts'
+export type { MailboxInit, MailItem } from './mailbox.ts'
+export { Mailbox } from './mailbox.ts'
 export type { Opened } from './sealed.ts'
 export { keyFingerprint, open, SEALED_PROTOCOL, seal } from './sealed.ts'
 export type { Received, SessionInfo, SessionManagerInit } from './session.ts'
