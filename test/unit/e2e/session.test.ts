@@ -148,3 +148,47 @@ describe('SessionManager', () => {
     expect(net.inbox.get(b)?.map((m) => dec.decode(m.plaintext))).toEqual(['1', '2'])
   })
 })
+
+describe('nonce exhaustion at the session level', () => {
+  it('refuses to send at 2^64-1, tears the session down, and the next message opens a new session', async () => {
+    const { ManualClock } = await import('../../../src/common/index.ts')
+    const { SessionManager } = await import('../../../src/e2e/index.ts')
+    const clock = new ManualClock(0)
+    const q: Array<{ to: string; from: string; bytes: Uint8Array }> = []
+    const transport = { startNonce: (1n << 64n) - 2n, rekeyInterval: 2 ** 52 }
+    const mk = (x: typeof A) =>
+      new SessionManager({
+        keys: x.keys,
+        card: x.card,
+        clock,
+        transport,
+        lookupCard: () => B.card,
+        send: (to, bytes) => {
+          q.push({ to, from: x.keys.agentId, bytes })
+        },
+      })
+    const ma = mk(A)
+    const mb = mk(B)
+    const pump = async () => {
+      const out: string[] = []
+      while (q.length) {
+        const f = q.shift() as { to: string; from: string; bytes: Uint8Array }
+        for (const r of await (f.to === a ? ma : mb).onMessage(f.from, f.bytes))
+          out.push(dec.decode(r.plaintext))
+      }
+      return out
+    }
+    await ma.encrypt(b, enc.encode('hs'))
+    expect(await pump()).toEqual(['hs'])
+    const first = ma.sessionInfo(b)?.sessionId
+    await ma.encrypt(b, enc.encode('last nonce'))
+    expect(await pump()).toEqual(['last nonce'])
+    await expect(ma.encrypt(b, enc.encode('too many'))).rejects.toMatchObject({
+      code: E2E_ERRORS.NONCE_EXHAUSTED,
+    })
+    expect(ma.sessionInfo(b)).toBeUndefined()
+    await ma.encrypt(b, enc.encode('fresh'))
+    expect(await pump()).toEqual(['fresh'])
+    expect(ma.sessionInfo(b)?.sessionId).not.toBe(first)
+  })
+})
