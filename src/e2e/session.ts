@@ -243,7 +243,7 @@ export class SessionManager {
     }
     try {
       if (type === FRAME.RESP) return await this.onResp(s, body)
-      if (type === FRAME.FINAL) return this.onFinal(s, from, body)
+      if (type === FRAME.FINAL) return await this.onFinal(s, from, body)
     } catch (err) {
       this.drop(s) // a failed handshake is torn down (Noise spec 5.3)
       throw err
@@ -271,7 +271,7 @@ export class SessionManager {
     const p = decodePayload(hs.readMessage(msg))
     let delivered: Received[] = []
     if (ik) {
-      const card = checkHandshakeCard(p.card, hs.getRemoteStatic(), from)
+      const card = await this.checkCard(p.card, hs.getRemoteStatic(), from)
       delivered = [{ from: card.body.agentId, plaintext: p.data, sessionId: sidHex }]
     }
     let kemCt: Uint8Array | undefined
@@ -313,7 +313,7 @@ export class SessionManager {
     if (!s.initiator || !hs || s.tx)
       throw new E2eError(E2E_ERRORS.HANDSHAKE_STATE, 'unexpected handshake response')
     const p = decodePayload(hs.readMessage(body))
-    checkHandshakeCard(p.card, hs.getRemoteStatic(), s.peer)
+    await this.checkCard(p.card, hs.getRemoteStatic(), s.peer)
     if (s.hybrid && s.kem) hs.mixKey(kemDecapsulate(p.kem, s.kem.secretKey))
     let final: Uint8Array | undefined
     if (!s.ik) final = hs.writeMessage(encodePayload({ card: this.init.card, data: new Uint8Array(0) }))
@@ -323,15 +323,42 @@ export class SessionManager {
     return []
   }
 
-  private onFinal(s: Session, from: string, body: Uint8Array): Received[] {
+  private async onFinal(s: Session, from: string, body: Uint8Array): Promise<Received[]> {
     const hs = s.hs
     if (s.initiator || s.ik || !hs || s.tx)
       throw new E2eError(E2E_ERRORS.HANDSHAKE_STATE, 'unexpected handshake final')
     const p = decodePayload(hs.readMessage(body))
-    checkHandshakeCard(p.card, hs.getRemoteStatic(), from)
+    await this.checkCard(p.card, hs.getRemoteStatic(), from)
     this.openSession(s)
     if (!this.byPeer.has(from)) this.byPeer.set(from, s.sidHex)
     return p.data.length > 0 ? [{ from, plaintext: p.data, sessionId: s.sidHex }] : []
+  }
+
+  /**
+   * The handshake card must verify and match the handshake key and agent; and
+   * when the directory (`lookupCard`, i.e. the DHT) has a card for that agent
+   * that is at least as recent and names a different Noise key, the presented
+   * card is stale or forged: rejected.
+   */
+  private async checkCard(card: unknown, rs: Uint8Array | undefined, agentId: string): Promise<AgentCard> {
+    const c = checkHandshakeCard(card, rs, agentId)
+    const published = await this.init.lookupCard?.(agentId)
+    if (
+      published !== undefined &&
+      verifyAgentCard(published) &&
+      published.body.agentId === agentId &&
+      published.body.issuedAt >= c.body.issuedAt &&
+      published.body.noiseKey !== c.body.noiseKey
+    ) {
+      throw new E2eError(
+        E2E_ERRORS.CARD_MISMATCH,
+        `agent ${agentId} presented a Noise key that differs from its published card`,
+        {
+          action: 'penalise',
+        },
+      )
+    }
+    return c
   }
 
   private openSession(s: Session): void {

@@ -192,3 +192,38 @@ describe('nonce exhaustion at the session level', () => {
     expect(ma.sessionInfo(b)?.sessionId).not.toBe(first)
   })
 })
+
+describe('cards checked against the directory', () => {
+  it('rejects a handshake whose (validly signed) card names a key other than the newer published card', async () => {
+    const { agentCardBody, signAgentCard, SessionManager } = await import('../../../src/e2e/index.ts')
+    const { ManualClock } = await import('../../../src/common/index.ts')
+    // A rotated its Noise key: the directory holds the new card (issuedAt 10). Someone holding A's
+    // retired Noise key and A's old (validly signed) card must not be accepted as A.
+    const staleKeys = { ...A.keys, noise: agent(77).keys.noise }
+    const staleCard = signAgentCard(staleKeys, agentCardBody(staleKeys, ['chat'], { issuedAt: 1 }))
+    const fresh = signAgentCard(A.keys, agentCardBody(A.keys, ['chat'], { issuedAt: 10 }))
+    const clock = new ManualClock(0)
+    const frames: Uint8Array[] = []
+    const stale = new SessionManager({
+      keys: staleKeys,
+      card: staleCard,
+      clock,
+      lookupCard: () => B.card,
+      send: (_to, bytes) => {
+        frames.push(bytes)
+      },
+    })
+    await stale.encrypt(b, enc.encode('hi'))
+    const mb = new SessionManager({
+      keys: B.keys,
+      card: B.card,
+      clock,
+      lookupCard: (id) => (id === a ? fresh : undefined),
+      send: () => {},
+    })
+    await expect(mb.onMessage(a, frames[0] as Uint8Array)).rejects.toMatchObject({
+      code: E2E_ERRORS.CARD_MISMATCH,
+    })
+    expect(mb.size).toBe(0)
+  })
+})
