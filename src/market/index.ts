@@ -18,5 +18,10 @@
  * // res.winners = [{ bidder: 'a', units: 1, price: 40, payment: 60, offer: 0 }]
  * ```
  */
+
+export * from './audit.ts'
 export * from './errors.ts'
+export * from './ledger.ts'
+export * from './ledger-types.ts'
 export * from './mechanisms/index.ts'
+export * from './receipts.ts'
