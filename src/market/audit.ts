@@ -10,14 +10,20 @@ import type { EscrowRecord, HistoryEntry, LedgerReport, Totals } from './ledger-
 const dec = new TextDecoder()
 const parse = <T>(v: Uint8Array): T => JSON.parse(dec.decode(v)) as T
 
-export async function auditLedger(store: KvStore, at: number, node?: string): Promise<LedgerReport> {
+export async function auditLedger(
+  store: KvStore,
+  prefix: string,
+  at: number,
+  node?: string,
+): Promise<LedgerReport> {
   const problems: string[] = []
+  const n = prefix.length
   let balances = 0
   let accounts = 0
   const bal = new Map<string, number>()
-  for await (const [k, v] of store.entries('b/')) {
+  for await (const [k, v] of store.entries(`${prefix}b/`)) {
     const b = parse<number>(v)
-    const a = k.slice(2)
+    const a = k.slice(n + 2)
     if (!Number.isSafeInteger(b) || b < 0) problems.push(`account ${a} has an invalid balance ${b}`)
     bal.set(a, b)
     balances += b
@@ -25,8 +31,8 @@ export async function auditLedger(store: KvStore, at: number, node?: string): Pr
   }
   // History: the deltas of each account must add up to its balance.
   const histSum = new Map<string, number>()
-  for await (const [k, v] of store.entries('h/')) {
-    const a = k.slice(2, k.lastIndexOf('/'))
+  for await (const [k, v] of store.entries(`${prefix}h/`)) {
+    const a = k.slice(n + 2, k.lastIndexOf('/'))
     histSum.set(a, (histSum.get(a) ?? 0) + parse<HistoryEntry>(v).delta)
   }
   for (const [a, b] of bal) {
@@ -37,7 +43,7 @@ export async function auditLedger(store: KvStore, at: number, node?: string): Pr
 
   let openEscrows = 0
   let openEscrowCount = 0
-  for await (const [, v] of store.entries('e/')) {
+  for await (const [, v] of store.entries(`${prefix}e/`)) {
     const e = parse<EscrowRecord>(v)
     if (e.status === 'open') {
       openEscrows += e.amount
@@ -49,17 +55,17 @@ export async function auditLedger(store: KvStore, at: number, node?: string): Pr
     }
   }
   let minted = 0
-  for await (const [, v] of store.entries('m/')) minted += parse<{ amount: number }>(v).amount
+  for await (const [, v] of store.entries(`${prefix}m/`)) minted += parse<{ amount: number }>(v).amount
   const outbound: { id: string; amount: number }[] = []
-  for await (const [k, v] of store.entries('so/'))
-    outbound.push({ id: k.slice(3), amount: parse<{ amount: number }>(v).amount })
+  for await (const [k, v] of store.entries(`${prefix}so/`))
+    outbound.push({ id: k.slice(n + 3), amount: parse<{ amount: number }>(v).amount })
   const inbound: { id: string; amount: number }[] = []
-  for await (const [k, v] of store.entries('si/'))
-    inbound.push({ id: k.slice(3), amount: parse<{ amount: number }>(v).amount })
+  for await (const [k, v] of store.entries(`${prefix}si/`))
+    inbound.push({ id: k.slice(n + 3), amount: parse<{ amount: number }>(v).amount })
   const settledOut = outbound.reduce((s, x) => s + x.amount, 0)
   const settledIn = inbound.reduce((s, x) => s + x.amount, 0)
 
-  const v = await store.get('t')
+  const v = await store.get(`${prefix}t`)
   const t: Totals = v ? parse<Totals>(v) : { minted: 0, settledOut: 0, settledIn: 0 }
   if (t.minted !== minted) problems.push(`running total minted ${t.minted} ≠ mint log ${minted}`)
   if (t.settledOut !== settledOut)

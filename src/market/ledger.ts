@@ -38,6 +38,13 @@ export interface LedgerInit {
   clock: Clock
   /** Name of this node in audit reports. */
   node?: string
+  /**
+   * Key prefix of every ledger record. Pass the node's root store and keep
+   * the prefix, so that an outer `KvTransaction` over that same store (the
+   * VM's TX_BEGIN..TX_COMMIT, an auction step) can fold ledger writes in.
+   * @default 'ledger/'
+   */
+  prefix?: string
 }
 
 const enc = new TextEncoder()
@@ -45,18 +52,24 @@ const ACCOUNT_RE = /^[A-Za-z0-9._:@-]{1,128}$/
 const ID_RE = /^[A-Za-z0-9._:@/-]{1,200}$/
 const SEQ_DIGITS = 12
 
-const K = {
-  bal: (a: string) => `b/${a}`,
-  esc: (id: string) => `e/${id}`,
-  op: (id: string) => `o/${id}`,
-  hist: (a: string, seq: number) => `h/${a}/${String(seq).padStart(SEQ_DIGITS, '0')}`,
-  histSeq: (a: string) => `hs/${a}`,
-  mint: (seq: number) => `m/${String(seq).padStart(SEQ_DIGITS, '0')}`,
-  out: (id: string) => `so/${id}`,
-  in: (id: string) => `si/${id}`,
-  totals: 't',
-  mintSeq: 'ms',
-} as const
+/** Ledger record keys, all under one prefix of the store. */
+export function ledgerKeys(p: string) {
+  return {
+    bal: (a: string) => `${p}b/${a}`,
+    esc: (id: string) => `${p}e/${id}`,
+    op: (id: string) => `${p}o/${id}`,
+    hist: (a: string, seq: number) => `${p}h/${a}/${String(seq).padStart(SEQ_DIGITS, '0')}`,
+    histSeq: (a: string) => `${p}hs/${a}`,
+    mint: (seq: number) => `${p}m/${String(seq).padStart(SEQ_DIGITS, '0')}`,
+    out: (id: string) => `${p}so/${id}`,
+    in: (id: string) => `${p}si/${id}`,
+    totals: `${p}t`,
+    mintSeq: `${p}ms`,
+  } as const
+}
+
+/** Default key prefix of the ledger inside the store it is given. */
+export const LEDGER_PREFIX = 'ledger/'
 
 function opts(ctx: OpContext | undefined): OpOptions {
   if (ctx === undefined) return {}
@@ -95,25 +108,29 @@ export class Ledger implements Wallet {
   private readonly store: KvStore
   private readonly clock: Clock
   private readonly node: string | undefined
+  private readonly prefix: string
+  private readonly k: ReturnType<typeof ledgerKeys>
   private chain: Promise<unknown> = Promise.resolve()
 
   constructor(init: LedgerInit) {
     this.store = init.store
     this.clock = init.clock
     this.node = init.node
+    this.prefix = init.prefix ?? LEDGER_PREFIX
+    this.k = ledgerKeys(this.prefix)
   }
 
   // ------------------------------------------------------------------ reads
 
   async balance(account: string): Promise<number> {
-    return (await getJson<number>(this.store, K.bal(checkAccount(account)))) ?? 0
+    return (await getJson<number>(this.store, this.k.bal(checkAccount(account)))) ?? 0
   }
   async escrow(id: string): Promise<EscrowRecord | undefined> {
-    return getJson<EscrowRecord>(this.store, K.esc(id))
+    return getJson<EscrowRecord>(this.store, this.k.esc(id))
   }
   async escrows(status?: EscrowRecord['status']): Promise<EscrowRecord[]> {
     const out: EscrowRecord[] = []
-    for await (const [, v] of this.store.entries('e/')) {
+    for await (const [, v] of this.store.entries(`${this.prefix}e/`)) {
       const e = JSON.parse(new TextDecoder().decode(v)) as EscrowRecord
       if (!status || e.status === status) out.push(e)
     }
@@ -122,18 +139,21 @@ export class Ledger implements Wallet {
   /** Newest last; `limit` keeps the last N entries. */
   async history(account: string, limit?: number): Promise<HistoryEntry[]> {
     const out: HistoryEntry[] = []
-    for await (const [, v] of this.store.entries(`h/${checkAccount(account)}/`))
+    for await (const [, v] of this.store.entries(`${this.prefix}h/${checkAccount(account)}/`))
       out.push(JSON.parse(new TextDecoder().decode(v)) as HistoryEntry)
     return limit === undefined ? out : out.slice(-limit)
   }
   async accounts(): Promise<{ account: string; balance: number }[]> {
     const out: { account: string; balance: number }[] = []
-    for await (const [k, v] of this.store.entries('b/'))
-      out.push({ account: k.slice(2), balance: JSON.parse(new TextDecoder().decode(v)) as number })
+    for await (const [k, v] of this.store.entries(`${this.prefix}b/`))
+      out.push({
+        account: k.slice(this.prefix.length + 2),
+        balance: JSON.parse(new TextDecoder().decode(v)) as number,
+      })
     return out
   }
   async totals(): Promise<Totals> {
-    return (await getJson<Totals>(this.store, K.totals)) ?? { minted: 0, settledOut: 0, settledIn: 0 }
+    return (await getJson<Totals>(this.store, this.k.totals)) ?? { minted: 0, settledOut: 0, settledIn: 0 }
   }
 
   // ----------------------------------------------------------------- writes
@@ -147,9 +167,9 @@ export class Ledger implements Wallet {
         return { status: 'duplicate' }
       const t = await this.readTotals(tx)
       const seq = await this.nextMintSeq(tx)
-      put(tx, K.mint(seq), { seq, at: this.clock.now(), account, amount, reason, opId: o.opId })
+      put(tx, this.k.mint(seq), { seq, at: this.clock.now(), account, amount, reason, opId: o.opId })
       t.minted += amount
-      put(tx, K.totals, t)
+      put(tx, this.k.totals, t)
       await this.change(tx, account, amount, 'mint', undefined, reason)
       return { status: 'applied' }
     })
@@ -187,7 +207,7 @@ export class Ledger implements Wallet {
     checkAccount(payer, 'payer')
     checkAmount(amount)
     return this.write(ctx, async (tx) => {
-      const prev = await readJson<EscrowRecord>(tx, K.esc(escrowId))
+      const prev = await readJson<EscrowRecord>(tx, this.k.esc(escrowId))
       if (prev) {
         if (prev.payer !== payer || prev.amount !== amount)
           throw new MarketError(
@@ -205,7 +225,7 @@ export class Ledger implements Wallet {
         status: 'open',
         lockedAt: this.clock.now(),
       }
-      put(tx, K.esc(escrowId), escrow)
+      put(tx, this.k.esc(escrowId), escrow)
       return { status: 'applied', escrow }
     })
   }
@@ -233,7 +253,7 @@ export class Ledger implements Wallet {
         paid: amount,
         refunded: rest,
       }
-      put(tx, K.esc(escrowId), done)
+      put(tx, this.k.esc(escrowId), done)
       return { status: 'applied', escrow: done }
     })
   }
@@ -251,7 +271,7 @@ export class Ledger implements Wallet {
         refunded: e.amount,
         reason,
       }
-      put(tx, K.esc(escrowId), done)
+      put(tx, this.k.esc(escrowId), done)
       return { status: 'applied', escrow: done }
     })
   }
@@ -272,13 +292,13 @@ export class Ledger implements Wallet {
     checkAccount(from, 'from')
     checkAmount(amount)
     return this.write(ctx, async (tx) => {
-      const prev = await readJson<{ amount: number; record: R }>(tx, K.out(receiptId))
+      const prev = await readJson<{ amount: number; record: R }>(tx, this.k.out(receiptId))
       if (prev) return { status: 'duplicate', record: prev.record }
       await this.change(tx, from, -amount, 'settle-out', receiptId)
       const t = await this.readTotals(tx)
       t.settledOut += amount
-      put(tx, K.totals, t)
-      put(tx, K.out(receiptId), { amount, record })
+      put(tx, this.k.totals, t)
+      put(tx, this.k.out(receiptId), { amount, record })
       return { status: 'applied', record }
     })
   }
@@ -295,15 +315,15 @@ export class Ledger implements Wallet {
     checkAccount(to, 'to')
     checkAmount(amount)
     return this.write(ctx, async (tx) => {
-      if ((await tx.get(K.in(receiptId))) !== undefined)
+      if ((await tx.get(this.k.in(receiptId))) !== undefined)
         throw new MarketError(MarketErrorCode.RECEIPT_REPLAY, `receipt ${receiptId} was already credited`, {
           action: 'ignore',
         })
       await this.change(tx, to, amount, 'settle-in', receiptId)
       const t = await this.readTotals(tx)
       t.settledIn += amount
-      put(tx, K.totals, t)
-      put(tx, K.in(receiptId), { amount, record })
+      put(tx, this.k.totals, t)
+      put(tx, this.k.in(receiptId), { amount, record })
       return { status: 'applied' }
     })
   }
@@ -312,7 +332,7 @@ export class Ledger implements Wallet {
 
   /** Recompute every total from the stored records and check the invariants. */
   async audit(): Promise<LedgerReport> {
-    return auditLedger(this.store, this.clock.now(), this.node)
+    return auditLedger(this.store, this.prefix, this.clock.now(), this.node)
   }
 
   // -------------------------------------------------------------- internals
@@ -341,7 +361,7 @@ export class Ledger implements Wallet {
   }
 
   private async seenOp(tx: KvTransaction, opId: string, params: Record<string, unknown>): Promise<boolean> {
-    const prev = await readJson<Record<string, unknown>>(tx, K.op(opId))
+    const prev = await readJson<Record<string, unknown>>(tx, this.k.op(opId))
     const sig = JSON.stringify(params)
     if (prev) {
       if (JSON.stringify(prev) !== sig)
@@ -351,24 +371,24 @@ export class Ledger implements Wallet {
         )
       return true
     }
-    put(tx, K.op(opId), params)
+    put(tx, this.k.op(opId), params)
     return false
   }
 
   private async openEscrow(tx: KvTransaction, escrowId: string): Promise<EscrowRecord> {
     checkId(escrowId, 'escrow id')
-    const e = await readJson<EscrowRecord>(tx, K.esc(escrowId))
+    const e = await readJson<EscrowRecord>(tx, this.k.esc(escrowId))
     if (!e) throw new MarketError(MarketErrorCode.UNKNOWN_ESCROW, `no escrow ${escrowId}`)
     return e
   }
 
   private async readTotals(tx: KvTransaction): Promise<Totals> {
-    return (await readJson<Totals>(tx, K.totals)) ?? { minted: 0, settledOut: 0, settledIn: 0 }
+    return (await readJson<Totals>(tx, this.k.totals)) ?? { minted: 0, settledOut: 0, settledIn: 0 }
   }
 
   private async nextMintSeq(tx: KvTransaction): Promise<number> {
-    const n = ((await readJson<number>(tx, K.mintSeq)) ?? 0) + 1
-    put(tx, K.mintSeq, n)
+    const n = ((await readJson<number>(tx, this.k.mintSeq)) ?? 0) + 1
+    put(tx, this.k.mintSeq, n)
     return n
   }
 
@@ -381,7 +401,7 @@ export class Ledger implements Wallet {
     ref?: string,
     memo?: string,
   ): Promise<void> {
-    const bal = (await readJson<number>(tx, K.bal(account))) ?? 0
+    const bal = (await readJson<number>(tx, this.k.bal(account))) ?? 0
     const next = bal + delta
     if (next < 0)
       throw new MarketError(
@@ -391,16 +411,14 @@ export class Ledger implements Wallet {
       )
     if (!Number.isSafeInteger(next))
       throw new MarketError(MarketErrorCode.BAD_AMOUNT, `balance of ${account} overflows`)
-    put(tx, K.bal(account), next)
-    const seq = ((await readJson<number>(tx, K.histSeq(account))) ?? 0) + 1
-    put(tx, K.histSeq(account), seq)
+    put(tx, this.k.bal(account), next)
+    const seq = ((await readJson<number>(tx, this.k.histSeq(account))) ?? 0) + 1
+    put(tx, this.k.histSeq(account), seq)
     const entry: HistoryEntry = { seq, at: this.clock.now(), kind, delta, balance: next, ref, memo }
-    put(tx, K.hist(account, seq), entry)
+    put(tx, this.k.hist(account, seq), entry)
   }
 }
 
 function closedStatus(e: EscrowRecord): EscrowResult['status'] {
   return e.status === 'released' ? 'already-released' : 'already-refunded'
 }
-
-export const LEDGER_KEYS = K

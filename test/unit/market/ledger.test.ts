@@ -124,7 +124,7 @@ describe('escrow', () => {
     const store = new MemoryKv()
     const l = ledger(store)
     await l.mint('a', 10, 'genesis')
-    await store.put('b/a', new TextEncoder().encode('25'))
+    await store.put('ledger/b/a', new TextEncoder().encode('25'))
     const r = await l.audit()
     expect(r.ok).toBe(false)
     expect(r.problems.join('\n')).toMatch(/conservation broken/)
