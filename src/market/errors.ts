@@ -19,6 +19,17 @@ export const MarketErrorCode = {
   BAD_RECEIPT: 'LEDGER_BAD_RECEIPT',
   RECEIPT_REPLAY: 'LEDGER_RECEIPT_REPLAY',
   BAD_STATE: 'MARKET_BAD_STATE',
+  UNKNOWN_AUCTION: 'MARKET_UNKNOWN_AUCTION',
+  /** Protocol message errors (validators in protocol.ts). */
+  BAD_MESSAGE: 'MARKET_BAD_MESSAGE',
+  BAD_SIGNATURE: 'MARKET_BAD_SIGNATURE',
+  EXPIRED: 'MARKET_EXPIRED',
+  CFP_MISMATCH: 'MARKET_CFP_MISMATCH',
+  OVER_UNITS: 'MARKET_OVER_UNITS',
+  NOT_AWARDED: 'MARKET_NOT_AWARDED',
+  /** Negotiation errors (negotiation.ts). */
+  OUT_OF_ORDER: 'MARKET_OUT_OF_ORDER',
+  NEGOTIATION_CLOSED: 'MARKET_NEGOTIATION_CLOSED',
 } as const
 export type MarketErrorCode = (typeof MarketErrorCode)[keyof typeof MarketErrorCode]
 

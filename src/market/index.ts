@@ -19,9 +19,12 @@
  * ```
  */
 
+export * from './auction.ts'
 export * from './audit.ts'
 export * from './errors.ts'
 export * from './ledger.ts'
 export * from './ledger-types.ts'
 export * from './mechanisms/index.ts'
+export * from './protocol.ts'
 export * from './receipts.ts'
+export * from './scoring.ts'

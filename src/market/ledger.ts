@@ -328,6 +328,84 @@ export class Ledger implements Wallet {
     })
   }
 
+  /**
+   * Pay `amount` of an open escrow out of this node by receipt (the payee
+   * lives on another node): the amount leaves the escrow as an outbound
+   * settlement under `receiptId`, the remainder is refunded to the payer. The
+   * receipt's payer must be the escrow's payer. Used by `releaseByReceipt`.
+   */
+  async releaseOut<R>(
+    escrowId: string,
+    payer: string,
+    amount: number,
+    receiptId: string,
+    record: R,
+    ctx?: OpContext,
+  ): Promise<EscrowResult> {
+    checkId(receiptId, 'receipt id')
+    checkAmount(amount)
+    return this.write(ctx, async (tx) => {
+      const e = await this.openEscrow(tx, escrowId)
+      if (e.status !== 'open') return { status: closedStatus(e), escrow: e }
+      if (e.payer !== payer)
+        throw new MarketError(
+          MarketErrorCode.ESCROW_CONFLICT,
+          `escrow ${escrowId} was locked by ${e.payer}, not ${payer}`,
+        )
+      if (amount > e.amount)
+        throw new MarketError(
+          MarketErrorCode.BAD_AMOUNT,
+          `release of ${amount} exceeds escrow ${escrowId} (${e.amount})`,
+        )
+      if ((await tx.get(this.k.out(receiptId))) !== undefined)
+        throw new MarketError(MarketErrorCode.RECEIPT_REPLAY, `receipt ${receiptId} was already issued`)
+      const rest = e.amount - amount
+      if (rest > 0) await this.change(tx, e.payer, rest, 'escrow-release', escrowId)
+      const t = await this.readTotals(tx)
+      t.settledOut += amount
+      put(tx, this.k.totals, t)
+      put(tx, this.k.out(receiptId), { amount, record })
+      const done: EscrowRecord = {
+        ...e,
+        status: 'released',
+        closedAt: this.clock.now(),
+        payee: `receipt:${receiptId}`,
+        paid: amount,
+        refunded: rest,
+      }
+      put(tx, this.k.esc(escrowId), done)
+      return { status: 'applied', escrow: done }
+    })
+  }
+
+  /**
+   * Run `fn` with a fresh transaction over the ledger's store, serialised
+   * with every other write of this ledger, and commit it as one batch (abort
+   * on error). Other subsystems that share the store (the auction house) put
+   * their own records into the same batch as the ledger writes they pass `tx` to.
+   */
+  async atomic<T>(fn: (tx: KvTransaction) => Promise<T>): Promise<T> {
+    const run = async () => {
+      const tx = new KvTransaction(this.store)
+      try {
+        const r = await fn(tx)
+        await tx.commit()
+        return r
+      } catch (err) {
+        tx.abort()
+        throw err
+      }
+    }
+    const p = this.chain.then(run, run)
+    this.chain = p.catch(() => undefined)
+    return p
+  }
+
+  /** The store the ledger writes to (share it to fold other records into ledger batches). */
+  get kv(): KvStore {
+    return this.store
+  }
+
   // ------------------------------------------------------------------ audit
 
   /** Recompute every total from the stored records and check the invariants. */
@@ -344,20 +422,7 @@ export class Ledger implements Wallet {
     const o = opts(ctx)
     if (o.opId !== undefined) checkId(o.opId, 'operation id')
     if (o.tx) return fn(o.tx, o)
-    const run = async () => {
-      const tx = new KvTransaction(this.store)
-      try {
-        const r = await fn(tx, o)
-        await tx.commit()
-        return r
-      } catch (err) {
-        tx.abort()
-        throw err
-      }
-    }
-    const p = this.chain.then(run, run)
-    this.chain = p.catch(() => undefined)
-    return p
+    return this.atomic((tx) => fn(tx, o))
   }
 
   private async seenOp(tx: KvTransaction, opId: string, params: Record<string, unknown>): Promise<boolean> {

@@ -18,7 +18,7 @@
 import { fromB64, fromHex, sign, signingKeyFromSeed, toB64, toHex, verify } from '../common/index.ts'
 import { MarketError, MarketErrorCode } from './errors.ts'
 import { checkAccount, checkAmount, checkId, type Ledger } from './ledger.ts'
-import type { OpContext, OpResult } from './ledger-types.ts'
+import type { EscrowResult, OpContext, OpResult } from './ledger-types.ts'
 
 export const RECEIPT_DOMAIN = 'swarmd/receipt/v1'
 
@@ -118,4 +118,25 @@ export async function acceptReceipt(
 ): Promise<OpResult> {
   const r = verifyReceipt(raw, expect)
   return ledger.settleIn(r.id, r.to, r.amount, r, ctx)
+}
+
+/**
+ * On the payer's node, when a remote winner's result is accepted: pay
+ * `body.amount` out of escrow `escrowId` by a signed receipt (remainder
+ * refunded to the payer), in one atomic batch. `body.from` must be the
+ * escrow's payer and `payerSecretKey` its key.
+ */
+export async function releaseByReceipt(
+  ledger: Ledger,
+  escrowId: string,
+  body: ReceiptBody,
+  payerSecretKey: Uint8Array,
+  ctx?: OpContext,
+): Promise<{ status: EscrowResult['status']; receipt: Receipt }> {
+  checkAccount(body.to, 'to')
+  if (toHex(signingKeyFromSeed(payerSecretKey).publicKey) !== body.from)
+    throw new MarketError(MarketErrorCode.BAD_RECEIPT, 'the signing key is not the payer agent key')
+  const receipt = signReceipt(body, payerSecretKey)
+  const r = await ledger.releaseOut(escrowId, body.from, body.amount, body.id, receipt, ctx)
+  return { status: r.status, receipt }
 }
