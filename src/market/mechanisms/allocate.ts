@@ -70,20 +70,60 @@ export function allSingleUnit(input: ClearInput): boolean {
 export function allocateSingleUnit(input: ClearInput, withExclusions: boolean): Allocation {
   const K = input.units
   const r = input.reserve
-  const cands = candidates(input).map((c) => ({ bid: c.bid, bidder: c.bidder, o: c.offers[0]! }))
-  cands.sort((x, y) => x.o.price - y.o.price || byId(x.bidder, y.bidder))
-  const m = Math.min(K, cands.length)
-  const winners = cands.slice(0, m)
+  // Each seller's best offer: the cheapest (first on equal prices), if it adds welfare.
+  interface C {
+    bid: number
+    bidder: string
+    offer: number
+    price: number
+  }
+  const before = (x: C, y: C) => x.price < y.price || (x.price === y.price && x.bidder < y.bidder)
+  // Keep the K+1 best in a sorted buffer when K is small, else sort everything.
+  const cap = K + 1
+  const small = cap <= 256
+  const best: C[] = []
+  const bids = input.bids
+  for (let i = 0; i < bids.length; i++) {
+    const b = bids[i]!
+    let offer = 0
+    let price = b.offers[0]!.price
+    for (let j = 1; j < b.offers.length; j++) {
+      const p = b.offers[j]!.price
+      if (p < price) {
+        price = p
+        offer = j
+      }
+    }
+    if (r - price <= 0) continue
+    const c: C = { bid: i, bidder: b.bidder, offer, price }
+    if (!small) {
+      best.push(c)
+      continue
+    }
+    if (best.length === cap && !before(c, best[cap - 1]!)) continue
+    let lo = 0
+    let hi = best.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (before(best[mid]!, c)) lo = mid + 1
+      else hi = mid
+    }
+    best.splice(lo, 0, c)
+    if (best.length > cap) best.pop()
+  }
+  if (!small) best.sort((x, y) => x.price - y.price || byId(x.bidder, y.bidder))
+  const m = Math.min(K, best.length)
+  const winners = best.slice(0, m)
   let welfare = 0
-  for (const w of winners) welfare += w.o.value
+  for (const w of winners) welfare += r - w.price
   const without = new Map<number, number>()
   if (withExclusions) {
-    const next = cands[m]
-    const refill = next ? r - next.o.price : 0
-    for (const w of winners) without.set(w.bid, welfare - w.o.value + refill)
+    const next = best[m]
+    const refill = next ? r - next.price : 0
+    for (const w of winners) without.set(w.bid, welfare - (r - w.price) + refill)
   }
   winners.sort((x, y) => byId(x.bidder, y.bidder))
-  return { welfare, chosen: winners.map((w) => ({ bid: w.bid, offer: w.o.offer })), without }
+  return { welfare, chosen: winners.map((w) => ({ bid: w.bid, offer: w.offer })), without }
 }
 
 /** The general exact solver (any offer sizes). */

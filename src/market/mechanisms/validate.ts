@@ -27,7 +27,8 @@ export function validateClearInput(input: unknown): ClearInput {
   if (!Number.isSafeInteger(reserve * units)) bad('reserve × units exceeds the largest safe integer')
   if (!Array.isArray(bids)) bad('bids must be an array')
   const seen = new Set<string>()
-  bids.forEach((b: unknown, i) => {
+  for (let i = 0; i < bids.length; i++) {
+    const b: unknown = bids[i]
     if (typeof b !== 'object' || b === null) badBid(`bid #${i} is not an object`)
     const { bidder, offers } = b as Record<string, unknown>
     if (typeof bidder !== 'string' || bidder.length === 0)
@@ -37,18 +38,21 @@ export function validateClearInput(input: unknown): ClearInput {
     seen.add(bidder)
     if (!Array.isArray(offers) || offers.length === 0)
       badBid(`bidder '${bidder}': offers must be a non-empty array`)
-    offers.forEach((o: unknown, j) => {
-      const where = `bidder '${bidder}' offer #${j}`
-      if (typeof o !== 'object' || o === null) badBid(`${where} is not an object`)
+    for (let j = 0; j < offers.length; j++) {
+      const o: unknown = offers[j]
+      if (typeof o !== 'object' || o === null) badBid(`bidder '${bidder}' offer #${j} is not an object`)
       const { units: u, price: p } = o as Record<string, unknown>
+      // Fast check first; the detailed message only on failure.
+      if (isWhole(u) && u >= 1 && u <= units && isWhole(p) && p >= 0) continue
+      const where = `bidder '${bidder}' offer #${j}`
       if (!isWhole(u) || u < 1)
         badBid(`${where}: units must be a whole number >= 1, got ${JSON.stringify(u)}`)
       if (u > units) badBid(`${where}: offers ${u} units but only ${units} are wanted`)
       if (typeof p !== 'number' || Number.isNaN(p))
         badBid(`${where}: price must be a number, got ${JSON.stringify(p)}`)
       if (p < 0) badBid(`${where}: price must be >= 0, got ${p}`)
-      if (!isWhole(p)) badBid(`${where}: price must be a whole number of credits, got ${p}`)
-    })
-  })
+      badBid(`${where}: price must be a whole number of credits, got ${p}`)
+    }
+  }
   return input as ClearInput
 }

@@ -336,6 +336,27 @@ describe('properties on random instances', () => {
     )
   })
 
+  it('the single-unit fast path matches the DP for large K too (full-sort branch, many ties)', () => {
+    let seed = 7
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed
+    }
+    const input: ClearInput = {
+      units: 300,
+      reserve: 20,
+      bids: Array.from({ length: 600 }, (_, i) => ({
+        bidder: `x${(i * 37) % 600}`,
+        offers: [{ units: 1, price: next() % 25 }],
+      })),
+    }
+    const fast = allocateSingleUnit(input, true)
+    const dp = allocateDp(input, true)
+    expect(fast.welfare).toBe(dp.welfare)
+    expect(fast.chosen).toEqual(dp.chosen)
+    expect([...fast.without].sort()).toEqual([...dp.without].sort())
+  })
+
   it('the single-unit fast path gives exactly the DP result', () => {
     fc.assert(
       fc.property(
