@@ -4,10 +4,16 @@ import { errorMessage, UserError } from '../common/index.ts'
 import { getMechanism, MECHANISM_NAMES, type MechanismName } from '../market/index.ts'
 import { type Command, printJson, table } from './command.ts'
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
 async function readInput(file: string): Promise<unknown> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8')
   } catch (err) {
     throw new UserError(`cannot read ${file}: ${errorMessage(err)}`)
   }
@@ -32,7 +38,7 @@ Output: { "welfare", "winners": [{ "bidder", "units", "price", "payment" }], "to
       choices: MECHANISM_NAMES,
       default: 'vcg',
     },
-    input: { type: 'string', description: 'instance file (JSON)', placeholder: 'FILE' },
+    input: { type: 'string', description: "instance file (JSON), '-' for stdin", placeholder: 'FILE' },
   },
   async run({ flags, io }) {
     const file = flags.input

@@ -2,11 +2,23 @@
  * The swarmd market: pure logic for calls for proposals, auctions (VCG and
  * baselines), negotiation, the credit ledger with escrow, and cross-node
  * settlement receipts. Nothing here touches the network, the wall clock or
- * randomness: time, storage and keys are injected.
+ * randomness: time (`Clock`), storage (`KvStore`) and keys are injected; the
+ * node layer carries the messages.
+ *
+ *  - mechanisms: `vcg`, `firstPrice`, `secondPrice`, `postedPrice`, `getMechanism(name)`
+ *  - ledger: `Ledger` (mint, transfer/pay, lock/release/refund, atomic, audit), `Wallet`
+ *  - receipts: `issueReceipt`, `releaseByReceipt`, `acceptReceipt`, `auditAcross`
+ *  - protocol: `signCfp`/`verifyCfp`, `signBid`/`verifyBid`, `signAward`/`verifyAward`,
+ *    `signResult`/`verifyResult`
+ *  - auctions: `AuctionHouse` (open, bid, close, tick, result, cancel, recover)
+ *  - negotiation: `Negotiator`, `boulware`/`linear`/`conceder`/`titForTat`, `utility`
+ *  - reputation hook: `BidScorer`, `identityScorer`
  *
  * @example
  * ```ts
- * import { vcg } from '../market/index.ts'
+ * import { vcg, Ledger } from '../market/index.ts'
+ * import { ManualClock, MemoryKv } from '../common/index.ts'
+ *
  * const res = vcg.clear({
  *   units: 1,
  *   reserve: 100,
@@ -16,9 +28,13 @@
  *   ],
  * })
  * // res.winners = [{ bidder: 'a', units: 1, price: 40, payment: 60, offer: 0 }]
+ *
+ * const ledger = new Ledger({ store: new MemoryKv(), clock: new ManualClock(0) })
+ * await ledger.mint('requester', 100, 'faucet')
+ * await ledger.lock('cfp-1/a', 'requester', 100, { cfp: 'cfp-1' }) // on award
+ * await ledger.release('cfp-1/a', 'a', res.winners[0]!.payment)   // on an accepted result
  * ```
  */
-
 export * from './auction.ts'
 export * from './audit.ts'
 export * from './errors.ts'
