@@ -1,6 +1,7 @@
 /**
  * The requester's side of an auction as a persisted state machine driven by
- * an injected clock:
+ * an injected clock (a CFP that allows negotiation passes through `cleared`
+ * between `open` and `awarded`, see `award()`):
  *
  *   open (collecting bids) ──close/tick at deadline──▶ awarded (cleared, escrows locked)
  *     │                                                  │ per award: result accepted → paid
@@ -32,9 +33,12 @@ import {
 } from './protocol.ts'
 import { type Receipt, releaseByReceipt } from './receipts.ts'
 import { type BidScorer, identityScorer, scoreBids } from './scoring.ts'
+import { type Terms, validTerms } from './terms.ts'
 
 export const AuctionPhase = {
   OPEN: 'open',
+  /** Cleared, winners known, terms being negotiated (CFPs with `negotiation: true`); no escrow yet. */
+  CLEARED: 'cleared',
   AWARDED: 'awarded',
   DONE: 'done',
   CANCELLED: 'cancelled',
@@ -54,6 +58,14 @@ export interface AwardState {
   receipt?: Receipt
 }
 
+/** A winner as cleared, before the award (and before any negotiation). */
+export interface ProvisionalAward {
+  winner: string
+  units: number
+  price: number
+  payment: number
+}
+
 export interface AuctionRecord {
   v: 1
   cfp: Cfp
@@ -66,10 +78,14 @@ export interface AuctionRecord {
   /** Bids the scorer or expiry removed before clearing. */
   dropped?: { bidder: string; reason: string }[]
   awards: AwardState[]
+  /** Phase `cleared`: the winners awaiting their award, and when the VCG terms apply by default. */
+  provisional?: ProvisionalAward[]
+  negotiateUntil?: number
   reason?: string
 }
 
 export type AuctionEvent =
+  | { type: 'cleared'; cfpId: string; winners: ProvisionalAward[]; negotiateUntil: number }
   | { type: 'awarded'; cfpId: string; awards: Award[] }
   | { type: 'no-winner'; cfpId: string; reason: string }
   | { type: 'paid'; cfpId: string; escrowId: string; winner: string; amount: number; receipt?: Receipt }
@@ -92,7 +108,11 @@ export interface AuctionHouseInit {
   node?: string
   /** Bids accepted per auction. @default 1000 */
   maxBids?: number
+  /** For CFPs that allow negotiation: time after clearing to agree terms before the VCG terms are awarded. @default 5000 */
+  negotiationWindowMs?: number
 }
+
+export const DEFAULT_NEGOTIATION_WINDOW_MS = 5_000
 
 export const DEFAULT_MAX_BIDS = 1_000
 const enc = new TextEncoder()
@@ -249,54 +269,104 @@ export class AuctionHouse {
       })),
     }
     const res = getMechanism(cfp.mechanism).clear(input)
+    const winners: ProvisionalAward[] = res.winners.map((w) => {
+      const o = scored.find((x) => x.bid.bidder === w.bidder)!.offers[w.offer]!
+      // Shift the payment back by the scorer's adjustment (see scoring.ts).
+      const payment = Math.max(o.price, w.payment - (o.adjustedPrice - o.price))
+      return { winner: w.bidder, units: o.units, price: o.price, payment }
+    })
+    r.closedAt = now
+    r.welfare = winners.reduce((t, w) => t + cfp.reserve * w.units - w.price, 0)
+    r.dropped = dropped
+    if (winners.length === 0) {
+      r.phase = 'done'
+      r.reason = live.length === 0 ? 'no valid bids' : 'no offer below the reserve'
+      r.totalPayment = 0
+      this.save(tx, r)
+      return [{ type: 'no-winner', cfpId, reason: r.reason }]
+    }
+    if (cfp.negotiation) {
+      r.phase = 'cleared'
+      r.provisional = winners
+      r.negotiateUntil = now + (this.init.negotiationWindowMs ?? DEFAULT_NEGOTIATION_WINDOW_MS)
+      this.save(tx, r)
+      return [{ type: 'cleared', cfpId, winners, negotiateUntil: r.negotiateUntil }]
+    }
+    return this.awardIn(tx, r, winners, {})
+  }
+
+  /**
+   * Award a cleared auction (phase `cleared`): winners listed in `agreed`
+   * get the terms negotiated with them (payment = `terms.price`, at most
+   * `reserve × units`; result due `terms.deadlineMs` after the award), the
+   * others the mechanism's terms. Locks every escrow in the same batch.
+   */
+  async award(cfpId: string, agreed: Record<string, Terms> = {}): Promise<AuctionEvent[]> {
+    try {
+      return await this.ledger.atomic(async (tx) => {
+        const r = await this.load(tx, cfpId)
+        if (r.phase !== 'cleared') return []
+        return this.awardIn(tx, r, r.provisional ?? [], agreed)
+      })
+    } catch (err) {
+      if (!(err instanceof MarketError) || err.code !== MarketErrorCode.INSUFFICIENT_FUNDS) throw err
+      return this.cancel(cfpId, `cannot lock escrow: ${err.message}`)
+    }
+  }
+
+  private async awardIn(
+    tx: KvTransaction,
+    r: AuctionRecord,
+    winners: ProvisionalAward[],
+    agreed: Record<string, Terms>,
+  ): Promise<AuctionEvent[]> {
+    const cfp = r.cfp
+    const now = this.clock.now()
     const key = this.init.keyFor(cfp.requester)
     if (!key) throw new MarketError(MarketErrorCode.BAD_STATE, 'requester key is no longer available')
-    const resultDeadline = now + (cfp.resultTimeoutMs ?? DEFAULT_RESULT_TIMEOUT_MS)
     r.awards = []
-    let welfare = 0
-    for (const w of res.winners) {
-      const s = scored.find((x) => x.bid.bidder === w.bidder)!
-      const o = s.offers[w.offer]!
-      const payment = Math.max(o.price, w.payment - (o.adjustedPrice - o.price))
-      welfare += cfp.reserve * o.units - o.price
-      const escrowId = `${cfp.id}/${w.bidder}`
+    for (const w of winners) {
+      const terms = agreed[w.winner]
+      const budget = cfp.reserve * w.units
+      if (terms && (!validTerms(terms) || terms.price > budget))
+        throw new MarketError(
+          MarketErrorCode.BAD_AMOUNT,
+          `agreed terms for ${w.winner.slice(0, 12)}… exceed the budget ${budget}`,
+        )
+      const payment = terms ? terms.price : w.payment
+      const resultDeadline =
+        now + (terms ? terms.deadlineMs : (cfp.resultTimeoutMs ?? DEFAULT_RESULT_TIMEOUT_MS))
+      const escrowId = `${cfp.id}/${w.winner}`
       const award = signAward(
         {
           cfpId: cfp.id,
           requester: cfp.requester,
-          winner: w.bidder,
-          units: o.units,
-          price: o.price,
+          winner: w.winner,
+          units: w.units,
+          price: w.price,
           payment,
           escrowId,
           resultDeadline,
           issuedAt: now,
+          terms,
         },
         key,
       )
-      const locked = Math.max(cfp.reserve * o.units, payment)
+      const locked = Math.max(budget, payment)
       await this.ledger.lock(
         escrowId,
         cfp.requester,
         locked,
-        { cfpId: cfp.id, winner: w.bidder, resultDeadline },
+        { cfpId: cfp.id, winner: w.winner, resultDeadline },
         { tx },
       )
       r.awards.push({ award, locked, status: 'locked' })
     }
-    r.closedAt = now
-    r.welfare = welfare
     r.totalPayment = r.awards.reduce((t, a) => t + a.award.payment, 0)
-    r.dropped = dropped
-    if (r.awards.length === 0) {
-      r.phase = 'done'
-      r.reason = live.length === 0 ? 'no valid bids' : 'no offer below the reserve'
-      this.save(tx, r)
-      return [{ type: 'no-winner', cfpId, reason: r.reason }]
-    }
+    r.provisional = undefined
     r.phase = 'awarded'
     this.save(tx, r)
-    return [{ type: 'awarded', cfpId, awards: r.awards.map((a) => a.award) }]
+    return [{ type: 'awarded', cfpId: cfp.id, awards: r.awards.map((a) => a.award) }]
   }
 
   /**
@@ -338,6 +408,8 @@ export class AuctionHouse {
     const now = this.clock.now()
     for (const r of await this.list({ active: true })) {
       if (r.phase === 'open' && now >= cfpCloseAt(r.cfp)) events.push(...(await this.close(r.cfp.id)))
+      else if (r.phase === 'cleared' && now >= (r.negotiateUntil ?? 0))
+        events.push(...(await this.award(r.cfp.id)))
       else if (
         r.phase === 'awarded' &&
         r.awards.some((a) => a.status === 'locked' && now >= a.award.resultDeadline)
@@ -375,15 +447,16 @@ export class AuctionHouse {
   }
 
   /**
-   * After a restart: `resume` keeps open auctions (clearing those whose
-   * window closed while down, with the bids already stored), `cancel`
-   * cancels them; awarded auctions always continue (their escrows are
+   * After a restart: `resume` keeps open and cleared auctions (clearing
+   * those whose window closed while down, with the bids already stored, and
+   * awarding cleared ones whose negotiation window passed), `cancel` cancels
+   * them; awarded auctions always continue (their escrows are
    * locked; results may still arrive, `tick` refunds at the deadline).
    */
   async recover(policy: 'resume' | 'cancel'): Promise<AuctionEvent[]> {
     const events: AuctionEvent[] = []
     for (const r of await this.list({ active: true })) {
-      if (r.phase === 'open' && policy === 'cancel')
+      if ((r.phase === 'open' || r.phase === 'cleared') && policy === 'cancel')
         events.push(...(await this.cancel(r.cfp.id, 'requester restarted')))
     }
     events.push(...(await this.tick()))

@@ -12,6 +12,7 @@
  *    `signResult`/`verifyResult`
  *  - auctions: `AuctionHouse` (open, bid, close, tick, result, cancel, recover)
  *  - negotiation: `Negotiator`, `boulware`/`linear`/`conceder`/`titForTat`, `utility`
+ *  - participants: `createCfp`, `answerCfp` (bid handler), `resultFor`
  *  - reputation hook: `BidScorer`, `identityScorer`
  *
  * @example
@@ -42,6 +43,7 @@ export * from './ledger.ts'
 export * from './ledger-types.ts'
 export * from './mechanisms/index.ts'
 export * from './negotiation.ts'
+export * from './participants.ts'
 export * from './protocol.ts'
 export * from './receipts.ts'
 export * from './scoring.ts'

@@ -15,6 +15,7 @@
 import { fromB64, fromHex, sign, toB64, verify } from '../common/index.ts'
 import { MarketError, MarketErrorCode } from './errors.ts'
 import { MECHANISM_NAMES, type MechanismName, type Offer } from './mechanisms/index.ts'
+import { type Terms, validTerms } from './terms.ts'
 
 export const CFP_DOMAIN = 'swarmd/cfp/v1'
 export const BID_DOMAIN = 'swarmd/bid/v1'
@@ -74,6 +75,8 @@ export interface AwardBody {
   /** The result must arrive before this time or the escrow is refunded. */
   resultDeadline: number
   issuedAt: number
+  /** Terms agreed by negotiation (then `payment` = `terms.price`); absent for a plain auction award. */
+  terms?: Terms
 }
 export interface Award extends AwardBody {
   signature: string
@@ -216,8 +219,8 @@ export function verifyBid(raw: unknown, cfp: CfpBody, now: number): Bid {
 // ------------------------------------------------------------------- Award
 
 export const awardBody = (a: AwardBody): AwardBody => {
-  const { cfpId, requester, winner, units, price, payment, escrowId, resultDeadline, issuedAt } = a
-  return { cfpId, requester, winner, units, price, payment, escrowId, resultDeadline, issuedAt }
+  const { cfpId, requester, winner, units, price, payment, escrowId, resultDeadline, issuedAt, terms } = a
+  return { cfpId, requester, winner, units, price, payment, escrowId, resultDeadline, issuedAt, terms }
 }
 export function signAward(body: AwardBody, secretKey: Uint8Array): Award {
   const b = awardBody(body)
@@ -233,7 +236,10 @@ export function verifyAward(raw: unknown, expect: { cfp?: CfpBody; winner?: stri
     if (!whole(a[k], 0)) shape(`award ${k} must be a whole number`)
   const award = a as unknown as Award
   checkSig(AWARD_DOMAIN, awardBody(award), a.signature, award.requester, `award for ${award.cfpId}`)
-  if (award.payment < award.price) shape('award pays less than the asking price')
+  if (award.terms !== undefined) {
+    if (!validTerms(award.terms) || award.terms.price !== award.payment)
+      shape('award terms do not match its payment')
+  } else if (award.payment < award.price) shape('award pays less than the asking price')
   if (expect.cfp && (award.cfpId !== expect.cfp.id || award.requester !== expect.cfp.requester))
     err(MarketErrorCode.CFP_MISMATCH, `award does not answer CFP ${expect.cfp.id}`)
   if (expect.winner && award.winner !== expect.winner)
