@@ -37,6 +37,7 @@
  * ```
  */
 export * from './auction.ts'
+export * from './auction-types.ts'
 export * from './audit.ts'
 export * from './errors.ts'
 export * from './ledger.ts'
