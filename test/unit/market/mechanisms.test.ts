@@ -336,6 +336,56 @@ describe('properties on random instances', () => {
     )
   })
 
+  it('truthfulness also holds against misreports that change which unit counts are offered', () => {
+    // The seller's true type: a cost for every quantity 1..K. Truthful = offer every quantity at cost.
+    fc.assert(
+      fc.property(
+        instance(4, 4, 2),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 4, maxLength: 4 }),
+        fc.array(
+          fc.record({ units: fc.integer({ min: 1, max: 4 }), price: fc.integer({ min: 0, max: 60 }) }),
+          {
+            minLength: 1,
+            maxLength: 3,
+          },
+        ),
+        (base, costs, lie) => {
+          const K = base.units
+          const cost = (u: number) => costs[u - 1]!
+          const others: ClearInput['bids'] = base.bids
+          const run = (offers: { units: number; price: number }[]) => {
+            const r = vcg.clear({ ...base, bids: [...others, { bidder: 'me', offers }] })
+            const w = r.winners.find((x) => x.bidder === 'me')
+            return w ? w.payment - cost(w.units) : 0
+          }
+          const truth = run(Array.from({ length: K }, (_, i) => ({ units: i + 1, price: cost(i + 1) })))
+          const cheat = run(
+            lie.filter((o) => o.units <= K).length
+              ? lie.filter((o) => o.units <= K)
+              : [{ units: 1, price: 0 }],
+          )
+          expect(cheat).toBeLessThanOrEqual(truth)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('first price is not truthful: a seller gains by asking more than its cost (why VCG)', () => {
+    // Costs a = 40, b = 60, reserve 100. Truthful first price pays a its cost (utility 0);
+    // asking 59 still wins and earns 19. Under VCG a is paid 60 either way.
+    const bids = (askA: number) => [
+      { bidder: 'a', offers: [{ units: 1, price: askA }] },
+      { bidder: 'b', offers: [{ units: 1, price: 60 }] },
+    ]
+    const u = (m: typeof vcg, ask: number) =>
+      (m.clear({ units: 1, reserve: 100, bids: bids(ask) }).winners[0]?.payment ?? 40) - 40
+    expect(u(firstPrice, 40)).toBe(0)
+    expect(u(firstPrice, 59)).toBe(19)
+    expect(u(vcg, 40)).toBe(20)
+    expect(u(vcg, 59)).toBe(20)
+  })
+
   it('the single-unit fast path matches the DP for large K too (full-sort branch, many ties)', () => {
     let seed = 7
     const next = () => {
