@@ -50,7 +50,9 @@ describe('ledger properties', () => {
               else if (o.k === 'lock') await ledger.lock(`e${o.esc}`, o.acct, o.amount, null)
               else if (o.k === 'release') await ledger.release(`e${o.esc}`, o.to, o.amount)
               else await ledger.refund(`e${o.esc}`, 'prop')
+              applied[o.k]++
             } catch (err) {
+              if (String(err).includes('injected crash')) applied.crash++
               // Domain refusals (overdraft, unknown escrow, conflicts) and the injected crash are expected.
               if (!(err instanceof MarketError) && !String(err).includes('injected crash')) throw err
             }
