@@ -15,6 +15,12 @@
  * trust.compute(clock.now()); trust.relativeTrust(bidder)
  * ```
  */
+
+export * from './dispute.ts'
+export * from './evidence.ts'
+export * from './funds.ts'
 export * from './intake.ts'
 export * from './report.ts'
+export * from './slash.ts'
+export * from './stake.ts'
 export * from './trust.ts'

@@ -221,7 +221,7 @@ export class TrustEngine {
     let s = 0
     for (let k = 0; k < n; k++) {
       const v = r.sat[k]! - r.unsat[k]!
-      const pos = v > 0 ? v : 0
+      const pos = Math.max(v, 0)
       r.norm[k] = pos
       s += pos
     }
