@@ -5,7 +5,7 @@
  * they stay slashable. CFPs above `stakeFreeValue` require a bond of
  * `requiredStake(value)`. A proven failure slashes the bond:
  *
- *   amount   = min(slashable, max(ceil(bonded × slashFraction), claim))
+ *   amount   = min(slashable, claim + slashPenalty)
  *   toVictim = min(amount, claim)   → credited to the harmed requester
  *   burned   = amount − toVictim    → credited to nobody, recorded in the SlashRecord
  *
@@ -44,8 +44,8 @@ export interface StakeInit {
   stakePerValueBps?: number
   /** @default 7 days */
   unbondingDelayMs?: number
-  /** Part of the bond a slash takes at least, in basis points. @default 5000 (the seed's "up to 50 %") */
-  slashFractionBps?: number
+  /** Credits a slash burns on top of the claim. @default minimumStake / 2 (the seed's "up to 50 %") */
+  slashPenalty?: number
   /** Time after a deadline before a missing result is slashable. @default 60 s */
   deadlineGraceMs?: number
 }
@@ -54,7 +54,6 @@ export const DEFAULT_MINIMUM_STAKE = 100
 export const DEFAULT_STAKE_FREE_VALUE = 100
 export const DEFAULT_STAKE_PER_VALUE_BPS = 1000
 export const DEFAULT_UNBONDING_DELAY_MS = 7 * 24 * 3600_000
-export const DEFAULT_SLASH_FRACTION_BPS = 5000
 export const DEFAULT_DEADLINE_GRACE_MS = 60_000
 
 export interface StakeAccount {
@@ -98,7 +97,7 @@ export class StakeLedger {
   readonly stakeFreeValue: number
   private readonly perValueBps: number
   readonly unbondingDelayMs: number
-  private readonly slashBps: number
+  readonly slashPenalty: number
   private readonly graceMs: number
 
   constructor(init: StakeInit) {
@@ -110,7 +109,7 @@ export class StakeLedger {
     this.stakeFreeValue = init.stakeFreeValue ?? DEFAULT_STAKE_FREE_VALUE
     this.perValueBps = init.stakePerValueBps ?? DEFAULT_STAKE_PER_VALUE_BPS
     this.unbondingDelayMs = init.unbondingDelayMs ?? DEFAULT_UNBONDING_DELAY_MS
-    this.slashBps = init.slashFractionBps ?? DEFAULT_SLASH_FRACTION_BPS
+    this.slashPenalty = init.slashPenalty ?? Math.ceil(this.minimumStake / 2)
     this.graceMs = init.deadlineGraceMs ?? DEFAULT_DEADLINE_GRACE_MS
   }
 
@@ -233,7 +232,7 @@ export class StakeLedger {
       const a = await this.account(agent, t)
       const unbondingTotal = a.unbonding.reduce((s, u) => s + u.amount, 0)
       const slashable = a.bonded + unbondingTotal
-      const amount = Math.min(slashable, Math.max(Math.ceil((a.bonded * this.slashBps) / 10_000), claim))
+      const amount = Math.min(slashable, claim + this.slashPenalty)
       const toVictim = Math.min(amount, claim)
       const bondedBefore = a.bonded
       // take from the bond first, then from unbonding entries (latest first)

@@ -99,8 +99,8 @@ describe('disputes', () => {
     const verdict = tally(d, pool, panel, votes)!
     expect(verdict.winner).toBe('complainant')
     const rec = (await resolveDispute(verdict, stake))!
-    // amount = min(400, max(200, 80)) = 200; refund 80 to the requester; 120 burned
-    expect(rec).toMatchObject({ amount: 200, toVictim: 80, burned: 120, bondedAfter: 200 })
+    // amount = min(400, 80 + 50) = 130; refund 80 to the requester; 50 burned
+    expect(rec).toMatchObject({ amount: 130, toVictim: 80, burned: 50, bondedAfter: 270 })
     expect(await funds.balance(req.id)).toBe(80)
     expect(verifySlash(rec)).toEqual({ ok: true })
     await expect(resolveDispute(verdict, stake)).rejects.toThrow(/already used/)

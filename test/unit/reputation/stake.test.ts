@@ -77,22 +77,22 @@ describe('stake', () => {
     expect((await stake.eligibility(prov.id, 2000)).ok).toBe(false)
   })
 
-  it('a missed deadline slashes half the bond, pays the requester up to the price, burns the rest', async () => {
+  it('a missed deadline slashes price + penalty, pays the requester the price, burns the penalty', async () => {
     const { clock, funds, stake } = await setup()
     await stake.bond(prov.id, 300)
     const a = award()
     await expect(stake.slashMissedDeadline(a)).rejects.toThrow(/deadline/) // not yet due
     clock.advance(6001)
     const rec = await stake.slashMissedDeadline(a)
-    // amount = min(300, max(ceil(300 × 0.5), 60)) = 150; toVictim = min(150, 60) = 60; burned = 90
-    expect(rec).toMatchObject({ amount: 150, toVictim: 60, burned: 90, bondedAfter: 150, blacklisted: false })
+    // amount = min(300, 60 + 50) = 110; toVictim = min(110, 60) = 60; burned = 50
+    expect(rec).toMatchObject({ amount: 110, toVictim: 60, burned: 50, bondedAfter: 190, blacklisted: false })
     expect(await funds.balance(req.id)).toBe(1060)
     expect(verifySlash(rec)).toEqual({ ok: true })
     await expect(stake.slashMissedDeadline(a)).rejects.toThrow(/already used/)
     // a second failure takes the bond below the minimum: blacklisted, cannot bond or bid any more
     clock.advance(1)
     const rec2 = await stake.slashMissedDeadline(award({ taskId: 'task-10' }))
-    expect(rec2).toMatchObject({ amount: 75, bondedAfter: 75, blacklisted: true })
+    expect(rec2).toMatchObject({ amount: 110, bondedAfter: 80, blacklisted: true })
     expect(await stake.eligibility(prov.id, 0)).toMatchObject({ ok: false, reason: 'blacklisted' })
     await expect(stake.bond(prov.id, 500)).rejects.toThrow(/blacklisted/)
     expect((await stake.slashes(prov.id)).length).toBe(2)
@@ -104,8 +104,8 @@ describe('stake', () => {
     await stake.unbond(prov.id, 200)
     clock.advance(6001)
     const rec = await stake.slashMissedDeadline(award({ price: 150 }))
-    expect(rec.amount).toBe(150) // max(ceil(0 × 0.5), 150) capped by slashable 200
-    expect((await stake.account(prov.id)).unbonding).toEqual([{ amount: 50, releaseAt: 1_000_000 + 7 * DAY }])
+    expect(rec.amount).toBe(200) // 150 + 50, all of it from the unbonding entry
+    expect((await stake.account(prov.id)).unbonding).toEqual([])
   })
 
   it('forged awards cannot slash, and third parties catch tampered records or a rebuttal', async () => {
@@ -116,7 +116,7 @@ describe('stake', () => {
     await expect(stake.slashMissedDeadline(forged)).rejects.toThrow(/requester/)
     expect(await stake.bonded(prov.id)).toBe(300)
     const rec = await stake.slashMissedDeadline(award())
-    expect(verifySlash({ ...rec, toVictim: 100, burned: 50 }).ok).toBe(false)
+    expect(verifySlash({ ...rec, toVictim: 100, burned: 10 }).ok).toBe(false)
     const tampered = { ...rec, evidence: { ...rec.evidence, award: award({ price: 999 }) } }
     expect(verifySlash(tampered).ok).toBe(false)
     const onTime = signEnvelope(
