@@ -2,11 +2,12 @@
  * How the market and the router use reputation.
  *
  * Bid scoring (`bidScorer`): a bid is admitted only if its bidder is not
- * blacklisted, has bonded the stake the CFP requires, and has relative trust
+ * blacklisted, has bonded the stake the CFP requires, has no more distrust
+ * than trust (trusted raters reported net failures), and has relative trust
  * of at least `minTrust` — or, if it is below, `newcomers` are allowed and it
  * has the stake (a newcomer competes at the floor weight). An admitted bid
- * gets a weight w = floor + (1 − floor)·r/(r + halfTrust) from its relative
- * trust r (1 = average agent) and an adjusted price price / w.
+ * gets a weight w in [floor, 1] from its relative trust r (1 = average agent;
+ * log scale, see `trustWeight`) and an adjusted price price / w.
  *
  * Incentive properties (single-unit procurement; the same holds for the VCG
  * affine maximiser in general):
@@ -39,7 +40,11 @@ export interface BidView {
 export interface BidderStanding {
   /** Trust relative to the average agent (TrustEngine.relativeTrust). */
   relativeTrust: number
+  /** Distrust relative to the average agent (TrustEngine.relativeDistrust); 0 if unknown. */
+  relativeDistrust?: number
   bonded: number
+  /** Age of the current bond (now − StakeAccount.bondedSince); 0 if none. */
+  bondAgeMs?: number
   blacklisted: boolean
 }
 
@@ -48,6 +53,12 @@ export interface BidContext {
   /** StakeLedger.requiredStake(cfpValue). */
   requiredStake: number
   standing(bidder: string): BidderStanding
+  /**
+   * Whether newcomers may take part in this auction (the requester's stranger
+   * policy, decided per auction from the set of bidders and its own history,
+   * never from prices — see `strangerPolicy`). @default true
+   */
+  strangersAllowed?: boolean
 }
 
 export type BidScore =
@@ -57,41 +68,96 @@ export type BidScore =
 export type BidScorer = (bid: BidView, ctx: BidContext) => BidScore
 
 export interface BidScorerInit {
-  /** Relative trust below which a bidder counts as a newcomer. @default 0.1 */
+  /** Relative trust below which a bidder counts as a newcomer. @default 0.001 */
   minTrust?: number
+  /** Relative trust at which the weight reaches 1. @default 1 */
+  fullTrust?: number
   /** Admit newcomers (with the required stake) at the floor weight. @default true */
   newcomers?: boolean
-  /** Weight of an agent with no trust. @default 0.2 */
+  /** Weight of a newcomer. @default 0.1 */
   floorWeight?: number
-  /** Relative trust at which the weight is halfway between floor and 1. @default 1 */
-  halfTrust?: number
+  /**
+   * A newcomer's bond must be at least this old ("seasoned"): a whitewasher's
+   * fresh identity must wait, with its bond locked, before it may bid.
+   * @default 0
+   */
+  newcomerBondAgeMs?: number
 }
 
-export function trustWeight(relativeTrust: number, floor = 0.2, halfTrust = 1): number {
-  const r = Math.max(0, relativeTrust)
-  return floor + ((1 - floor) * r) / (r + halfTrust)
+/**
+ * Weight from relative trust on a log scale (EigenTrust vectors are heavy
+ * tailed: agents a few hops from the pre-trusted set hold 10^-2..10^-1 of the
+ * average): floor at `minTrust` and below, 1 at `fullTrust` and above,
+ * linear in log(r) between.
+ */
+export function trustWeight(relativeTrust: number, floor = 0.1, minTrust = 0.001, fullTrust = 1): number {
+  if (!(relativeTrust > minTrust)) return floor
+  const x = Math.log(relativeTrust / minTrust) / Math.log(fullTrust / minTrust)
+  return floor + (1 - floor) * Math.min(1, x)
 }
 
 export function bidScorer(init: BidScorerInit = {}): BidScorer {
-  const minTrust = init.minTrust ?? 0.1
+  const minTrust = init.minTrust ?? 0.001
+  const fullTrust = init.fullTrust ?? 1
   const newcomers = init.newcomers ?? true
-  const floor = init.floorWeight ?? 0.2
-  const half = init.halfTrust ?? 1
+  const floor = init.floorWeight ?? 0.1
+  const season = init.newcomerBondAgeMs ?? 0
   return (bid, ctx) => {
     const s = ctx.standing(bid.bidder)
     if (s.blacklisted) return { admit: false, reason: 'blacklisted' }
     if (s.bonded < ctx.requiredStake)
       return { admit: false, reason: `stake ${s.bonded} < ${ctx.requiredStake}` }
-    const isNew = s.relativeTrust < minTrust
-    if (isNew && !newcomers)
-      return { admit: false, reason: `trust ${s.relativeTrust.toFixed(3)} < ${minTrust}` }
-    const weight = isNew ? floor : trustWeight(s.relativeTrust, floor, half)
+    if ((s.relativeDistrust ?? 0) > s.relativeTrust)
+      return { admit: false, reason: 'more distrust than trust' }
+    const isNew = !(s.relativeTrust >= minTrust)
+    if (isNew && (!newcomers || ctx.strangersAllowed === false))
+      return { admit: false, reason: `newcomer (trust ${s.relativeTrust} < ${minTrust}) not admitted` }
+    if (isNew && (s.bondAgeMs ?? 0) < season)
+      return { admit: false, reason: `newcomer bond younger than ${season} ms` }
+    const weight = trustWeight(s.relativeTrust, floor, minTrust, fullTrust)
     return {
       admit: true,
       weight,
       adjustedPrice: bid.price / weight,
       reason: isNew ? 'newcomer at floor weight' : 'trusted',
     }
+  }
+}
+
+/**
+ * An adaptive stranger policy (Feldman et al., "Free-riding and
+ * whitewashing in peer-to-peer systems"): a requester admits newcomers when
+ * no trusted bidder is present, and otherwise with probability equal to the
+ * (decayed) success rate it has seen from newcomers so far. Whitewashers
+ * spoil the newcomer success rate and so close the door on themselves; the
+ * cost is paid by honest newcomers, who get in more slowly. The decision
+ * uses only identities and history, never bids, so truthfulness among the
+ * admitted bidders is kept.
+ */
+export class StrangerPolicy {
+  private successes = 0
+  private trials = 0
+  private readonly decay: number
+  private readonly floor: number
+
+  constructor(init: { decay?: number; minRate?: number } = {}) {
+    this.decay = init.decay ?? 0.95
+    this.floor = init.minRate ?? 0.02
+  }
+
+  /** Laplace-smoothed, decayed success rate of newcomers hired so far. */
+  get rate(): number {
+    return Math.max(this.floor, (this.successes + 1) / (this.trials + 2))
+  }
+
+  /** `coin` is a uniform [0,1) draw from the injected Random. */
+  allow(anyTrustedBidder: boolean, coin: number): boolean {
+    return !anyTrustedBidder || coin < this.rate
+  }
+
+  record(success: boolean): void {
+    this.successes = this.successes * this.decay + (success ? 1 : 0)
+    this.trials = this.trials * this.decay + 1
   }
 }
 

@@ -58,6 +58,8 @@ export const DEFAULT_DEADLINE_GRACE_MS = 60_000
 
 export interface StakeAccount {
   bonded: number
+  /** When the current bond started (the last time it went up from 0); its age seasons a newcomer. */
+  bondedSince?: number
   unbonding: { amount: number; releaseAt: number }[]
   blacklisted: boolean
   slashedTotal: number
@@ -148,6 +150,7 @@ export class StakeLedger {
       const a = await this.account(agent, t)
       if (a.blacklisted) throw new SwarmdError('STAKE_BLACKLISTED', `agent ${short(agent)} is blacklisted`)
       await this.funds.debit(agent, amount, t)
+      if (a.bonded === 0) a.bondedSince = this.clock.now()
       a.bonded += amount
       this.write(t, agent, a)
       return a

@@ -11,6 +11,9 @@
  *   c_ij = s_ij / (S_i + K)   and the rest of row i, K / (S_i + K), goes to the pre-trusted distribution p,
  *   K = priorWeight × 2^((now − epoch)/halfLife)   (the prior, in today's units).
  * Global trust is the fixed point of  t = (1 − a)·Cᵀt + a·p.
+ * Because s_ij is clipped at 0, an agent that failed looks like a newcomer;
+ * a separate one-hop distrust score (`distrust`) keeps the negative evidence,
+ * weighted by the raters' trust.
  *
  * Forward decay: a weight is stored as 2^((issuedAt − epoch)/halfLife), so
  * adding a report never touches older entries and time passing changes no
@@ -77,6 +80,8 @@ class Row {
   /** Cached s_ij / S_i, aligned with cols. */
   norm: Float64Array = new Float64Array(0)
   s = 0
+  /** Σ_j max(unsat_ij − sat_ij, 0): the row's negative evidence. */
+  neg = 0
 }
 
 export class TrustEngine {
@@ -99,6 +104,7 @@ export class TrustEngine {
   private colIdx = new Int32Array(0)
   private val = new Float64Array(0)
   private t: Float64Array = new Float64Array(0)
+  private d: Float64Array = new Float64Array(0)
   private edgeCount = 0
   private stats: ComputeStats = {
     iterations: 0,
@@ -219,12 +225,15 @@ export class TrustEngine {
     const n = r.cols.length
     if (r.norm.length !== n) r.norm = new Float64Array(n)
     let s = 0
+    let neg = 0
     for (let k = 0; k < n; k++) {
       const v = r.sat[k]! - r.unsat[k]!
       const pos = Math.max(v, 0)
       r.norm[k] = pos
       s += pos
+      neg += Math.max(-v, 0)
     }
+    r.neg = neg
     if (s > 0) for (let k = 0; k < n; k++) r.norm[k]! /= s
     r.s = s
   }
@@ -285,6 +294,7 @@ export class TrustEngine {
       if (residual < this.tolerance) break
     }
     this.t = t
+    this.d = this.distrustVector(t, K)
     this.stats = {
       iterations: it,
       residual,
@@ -298,6 +308,27 @@ export class TrustEngine {
 
   get lastStats(): ComputeStats {
     return this.stats
+  }
+
+  /**
+   * One-hop distrust: d_j = Σ_i t_i · max(unsat_ij − sat_ij, 0) / (S_i + N_i + K),
+   * the share of each rater's evidence that is negative about j, weighted by
+   * the rater's trust. Not propagated further (distrust of distrust is not
+   * meaningful), and raters without trust cannot smear anyone.
+   */
+  private distrustVector(t: Float64Array, K: number): Float64Array {
+    const d = new Float64Array(t.length)
+    for (let i = 0; i < this.rows.length; i++) {
+      const r = this.rows[i]!
+      const ti = t[i]!
+      if (r.neg === 0 || ti === 0) continue
+      const f = ti / (r.s + r.neg + K)
+      for (let k = 0; k < r.cols.length; k++) {
+        const v = r.unsat[k]! - r.sat[k]!
+        if (v > 0) d[r.cols[k]!]! += f * v
+      }
+    }
+    return d
   }
 
   private rebuildLayout(): void {
@@ -348,6 +379,16 @@ export class TrustEngine {
   /** Trust relative to the average agent (1 = average, 0 = none). */
   relativeTrust(id: string): number {
     return this.trust(id) * this.ids.length
+  }
+
+  /** Distrust (one hop, see `distrustVector`); 0 if no trusted rater reported a net failure. */
+  distrust(id: string): number {
+    const i = this.index.get(id)
+    return i === undefined ? 0 : (this.d[i] ?? 0)
+  }
+
+  relativeDistrust(id: string): number {
+    return this.distrust(id) * this.ids.length
   }
 
   /** The k most trusted agents, best first. */

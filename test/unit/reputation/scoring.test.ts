@@ -23,22 +23,34 @@ describe('bid scoring', () => {
     expect(score({ bidder: 'poor', price: 1 }, ctx)).toMatchObject({ admit: false })
     expect(score({ bidder: 'fresh', price: 20 }, ctx)).toMatchObject({
       admit: true,
-      weight: 0.2,
-      adjustedPrice: 100,
+      weight: 0.1,
+      adjustedPrice: 200,
     })
-    // w(3) = 0.2 + 0.8·3/4 = 0.8 → 80 / 0.8 = 100
+    // w(3) = 1 (at or above fullTrust = 1) → 80 / 1 = 80
     expect(score({ bidder: 'good', price: 80 }, ctx)).toMatchObject({
       admit: true,
-      weight: 0.8,
-      adjustedPrice: 100,
+      weight: 1,
+      adjustedPrice: 80,
+    })
+    // w(0.01) = 0.1 + 0.9·log(10)/log(1000) = 0.4; w(0.1) = 0.7
+    expect(trustWeight(0.01)).toBeCloseTo(0.4, 12)
+    expect(trustWeight(0.1)).toBeCloseTo(0.7, 12)
+    // trusted raters reported net failures: refused even with stake
+    const distrusted = {
+      ...ctx,
+      standing: () => ({ relativeTrust: 0.2, relativeDistrust: 0.5, bonded: 500, blacklisted: false }),
+    }
+    expect(score({ bidder: 'x', price: 1 }, distrusted)).toMatchObject({
+      admit: false,
+      reason: 'more distrust than trust',
     })
     expect(bidScorer({ newcomers: false })({ bidder: 'fresh', price: 20 }, ctx).admit).toBe(false)
   })
 
   it('weighted second price pays the threshold in raw credits, so shading the bid never helps', () => {
     const bids = [
-      { bidder: 'a', price: 80, weight: trustWeight(3) }, // adjusted 100
-      { bidder: 'b', price: 30, weight: trustWeight(0) }, // adjusted 150
+      { bidder: 'a', price: 80, weight: 0.8 }, // adjusted 100
+      { bidder: 'b', price: 30, weight: 0.2 }, // adjusted 150
     ]
     const res = weightedSecondPrice(bids, 200)!
     expect(res.winner).toBe('a')
