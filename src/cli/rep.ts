@@ -3,15 +3,19 @@
  * simulation on the real trust, scoring and stake code; `show` and `top`
  * read a node's reputation store once the node wires it (not yet).
  */
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { UserError } from '../common/index.ts'
 import {
   ATTACKS,
   type AttackChoice,
   DEFAULT_SIM,
   lineChart,
+  type ResultBody,
   runSim,
+  type SignedEnvelope,
   type SimResult,
+  type SlashRecord,
+  verifySlash,
   WIN_RATE_TARGET,
 } from '../reputation/index.ts'
 import { type Command, printJson, table } from './command.ts'
@@ -145,10 +149,56 @@ the same population without reputation (--no-baseline to skip). Seeded and repro
   },
 }
 
+const verifySlashCmd: Command = {
+  name: 'verify-slash',
+  summary: 'check a slash record (JSON) from its signed evidence alone',
+  description: `Re-verifies the evidence of a SlashRecord as a third party: the signed award and the
+deadline (missed deadline), or the dispute, the seeded arbitrator panel and the signed votes (lost
+dispute). With --result, a signed result the provider presents in its defence is checked too.
+Exit code 0 if the slash stands, 1 if it does not.`,
+  positionals: [{ name: 'RECORD', description: 'JSON file with the SlashRecord', required: true }],
+  flags: {
+    result: {
+      type: 'string',
+      description: "JSON file with the provider's signed result",
+      placeholder: 'FILE',
+    },
+  },
+  run: async ({ args, flags, io }) => {
+    const load = async (f: string): Promise<unknown> => {
+      try {
+        return JSON.parse(await readFile(f, 'utf8'))
+      } catch (err) {
+        throw new UserError(`cannot read ${f}: ${(err as Error).message}`)
+      }
+    }
+    const record = (await load(args.RECORD!)) as SlashRecord
+    if (typeof record !== 'object' || record === null || typeof record.evidence !== 'object')
+      throw new UserError(`${args.RECORD} is not a slash record`)
+    const result =
+      typeof flags.result === 'string'
+        ? ((await load(flags.result)) as SignedEnvelope<ResultBody>)
+        : undefined
+    let check: ReturnType<typeof verifySlash>
+    try {
+      check = verifySlash(record, result ? { result } : {})
+    } catch (err) {
+      check = { ok: false, problem: `malformed record: ${(err as Error).message}` }
+    }
+    if (flags.json) printJson(io, { ...check, id: record.id, agent: record.agent, amount: record.amount })
+    else if (check.ok)
+      io.out(
+        `slash ${record.id} stands: ${record.amount} credits from ${record.agent} (${record.evidence.kind})\n`,
+      )
+    else io.out(`slash ${record.id} does NOT stand: ${check.problem}\n`)
+    return check.ok ? 0 : 1
+  },
+}
+
 export const commands: Command[] = [
   {
     name: 'rep',
     summary: 'reputation: trust, stake and the attack simulation',
-    subcommands: [sim],
+    subcommands: [sim, verifySlashCmd],
   },
 ]

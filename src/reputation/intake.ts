@@ -54,6 +54,20 @@ export const REJECT_ACTION: Record<RejectReason, PeerAction> = {
   HOLD_FULL: 'ignore',
 }
 
+/** The gossipsub topic reports travel on. */
+export const REPORT_TOPIC = 'swarmd/rep-report/1'
+
+/**
+ * Map an intake result onto gossipsub's validator outcome: `reject` is
+ * gossipsub's "invalid" (lowers the sender's peer score), `ignore` drops the
+ * message without penalty, `accept` forwards it.
+ */
+export function gossipVerdict(result: IntakeResult): 'accept' | 'ignore' | 'reject' {
+  if (result.status === 'accepted') return 'accept'
+  if (result.status === 'held') return 'ignore'
+  return result.action === 'penalise' ? 'reject' : 'ignore'
+}
+
 export type IntakeResult =
   | { status: 'accepted'; id: string; coSigned: boolean; report: SignedReport }
   | { status: 'held'; id: string; action: PeerAction }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock, MemoryKv } from '../../../src/common/index.ts'
 import {
+  gossipVerdict,
   makeReport,
   type ReportBody,
   ReportIntake,
@@ -56,14 +57,16 @@ describe('report intake', () => {
     expect(trust.trust(prov.id)).toBeGreaterThan(0)
   })
 
-  it('forged signature → BAD_SIGNATURE, penalise', async () => {
+  it('forged signature → BAD_SIGNATURE, penalise (gossipsub reject lowers the sender score)', async () => {
     const { intake } = setup()
     const forged = makeReport(body('t1'), mallory.sk) // claims to be from req, signed by mallory
-    expect(await intake.receive(forged, 'peerM')).toMatchObject({
+    const res = await intake.receive(forged, 'peerM')
+    expect(res).toMatchObject({
       status: 'rejected',
       reason: 'BAD_SIGNATURE',
       action: 'penalise',
     })
+    expect(gossipVerdict(res)).toBe('reject')
     const tampered = { ...makeReport(body('t2'), req.sk, prov.sk), body: body('t2', { rating: 0 }) }
     expect(await intake.receive(tampered, 'peerM')).toMatchObject({
       reason: 'BAD_SIGNATURE',
@@ -75,7 +78,9 @@ describe('report intake', () => {
     const { intake } = setup()
     const r = makeReport(body('t1'), req.sk, prov.sk)
     await intake.receive(r, 'p1')
-    expect(await intake.receive(r, 'p2')).toMatchObject({ reason: 'DUPLICATE', action: 'ignore' })
+    const dup = await intake.receive(r, 'p2')
+    expect(dup).toMatchObject({ reason: 'DUPLICATE', action: 'ignore' })
+    expect(gossipVerdict(dup)).toBe('ignore')
     const replay = makeReport(body('t1', { issuedAt: 10_001 }), req.sk, prov.sk)
     expect(await intake.receive(replay, 'p2')).toMatchObject({ reason: 'REPLAY', action: 'penalise' })
   })

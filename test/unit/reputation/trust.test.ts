@@ -69,6 +69,23 @@ describe('EigenTrust on hand-worked graphs', () => {
     expect(e.trust('B')).toBe(0)
   })
 
+  it('distrust keeps the negative evidence, weighted by the rater’s trust, one hop only', () => {
+    // Row A: s_AB = 1, and A→C failed: unsat = 2·1 = 2 → N_A = 2. K = 0.
+    // t_B = 0.5·t_A, t_A = 0.5·t_B + 0.5 → t_A = 2/3, t_B = 1/3, t_C = 0
+    // d_C = t_A · 2 / (S_A + N_A + K) = (2/3)·(2/3) = 4/9
+    // X (untrusted) reports a failure of B: t_X = 0, so it adds nothing to d_B.
+    const e = new TrustEngine({ preTrusted: ['A'], alpha: 0.5, priorWeight: 0, halfLifeMs: H })
+    e.addInteraction(ok('A', 'B'))
+    e.addInteraction({ ...ok('A', 'C'), outcome: 'failure' })
+    e.addInteraction({ ...ok('X', 'B'), outcome: 'timeout' })
+    e.compute(0)
+    expect(e.trust('A')).toBeCloseTo(2 / 3, 8)
+    expect(e.trust('C')).toBe(0)
+    expect(e.distrust('C')).toBeCloseTo(4 / 9, 8)
+    expect(e.distrust('B')).toBe(0)
+    expect(e.relativeDistrust('C')).toBeCloseTo((4 / 9) * 4, 8) // 4 known agents
+  })
+
   it('newer reports weigh more: one half-life later counts twice', () => {
     // w(A→B at 0) = 1, w(A→C at H) = 2 → row A: B 1/3, C 2/3.
     // t_B = 0.5·t_A/3, t_C = 0.5·2t_A/3, t_A = 0.5 + 0.5·(t_B + t_C) = 0.5 + t_A/4 → t_A = 2/3, t_B = 1/9, t_C = 2/9
