@@ -36,6 +36,7 @@ export class RouterTable {
   private readonly rowDest: (Dest | undefined)[] = []
   private readonly rowIndex = new Map<Dest, number>()
   private rowUsed: Float64Array
+  private rowSteps: Float64Array
   private rowCount = 0
   /** Rows evicted so far (cold destinations). */
   evictions = 0
@@ -52,6 +53,7 @@ export class RouterTable {
     // Daemon tables start small and grow by rows; simulator tables are fixed views.
     this.cells = init.cells ?? new Float64Array(Math.min(this.maxRows, 16) * this.width * this.fields)
     this.rowUsed = new Float64Array(this.fixed ? this.maxRows : Math.min(this.maxRows, 16))
+    this.rowSteps = new Float64Array(this.rowUsed.length)
   }
 
   // ---- neighbours -------------------------------------------------------
@@ -133,6 +135,15 @@ export class RouterTable {
     this.rowUsed[row] = now
   }
 
+  /** Decisions taken for this row's destination (drives per-step confidence decay). */
+  steps(row: number): number {
+    return this.rowSteps[row] ?? 0
+  }
+
+  step(row: number): void {
+    this.rowSteps[row]!++
+  }
+
   lastUsed(row: number): number {
     return this.rowUsed[row] ?? 0
   }
@@ -165,6 +176,7 @@ export class RouterTable {
     this.rowDest[row] = dest
     this.rowIndex.set(dest, row)
     this.rowUsed[row] = now
+    this.rowSteps[row] = 0
     for (let c = 0; c < this.width; c++) this.resetCell(row, c)
     return row
   }
@@ -179,6 +191,9 @@ export class RouterTable {
     const used = new Float64Array(cap)
     used.set(this.rowUsed)
     this.rowUsed = used
+    const steps = new Float64Array(cap)
+    steps.set(this.rowSteps)
+    this.rowSteps = steps
   }
 
   base(row: number, col: number): number {

@@ -29,6 +29,8 @@ export interface TableRouterInit extends RouterInit {
   dual?: boolean
   /** Full echo: before each decision ask every neighbour (via `ctx.echo`) and update all entries. */
   fullEcho?: boolean
+  /** Q of a fresh entry (0 in the classic experiment; pessimistic in capability routing). @default 0 */
+  initialQ?: number
   /** Learning rate of final rewards. @default 0.5 */
   rewardRate?: number
   /** Target used for a failed trip when nothing larger is known. @default 100 */
@@ -54,10 +56,11 @@ export abstract class TableRouter implements Router {
   protected readonly fullEcho: boolean
   protected readonly rewardRate: number
   protected readonly failurePenalty: number
+  protected readonly initialQ: number
   /** Index of the visit counter in a cell. */
   protected readonly visitsField: number
 
-  protected constructor(init: TableRouterInit, fields: readonly string[], defaults?: readonly number[]) {
+  protected constructor(init: TableRouterInit, fields: readonly string[]) {
     this.clock = init.clock
     this.random = init.random
     this.isLocal = init.isLocal ?? (() => false)
@@ -68,8 +71,8 @@ export abstract class TableRouter implements Router {
     this.rewardRate = init.rewardRate ?? 0.5
     this.failurePenalty = init.failurePenalty ?? 100
     this.visitsField = fields.length - 1
-    const tinit: TableInit = { fields: fields.length }
-    if (defaults) tinit.defaults = defaults
+    this.initialQ = init.initialQ ?? 0
+    const tinit: TableInit = { fields: fields.length, defaults: [this.initialQ] }
     if (init.maxRows !== undefined) tinit.maxRows = init.maxRows
     if (init.width !== undefined) tinit.width = init.width
     if (init.cells) tinit.cells = init.cells
@@ -102,9 +105,9 @@ export abstract class TableRouter implements Router {
     let eligible = 0
     for (let c = 0; c < slots.length; c++) {
       const n = slots[c]
-      if (n === undefined || (exclude !== undefined && exclude(n))) continue
+      if (n === undefined || exclude?.(n)) continue
       eligible++
-      const s = row < 0 ? 0 : this.score(t.base(row, c), now)
+      const s = row < 0 ? this.initialQ : this.score(t.base(row, c), now)
       if (s < bestScore - TIE) {
         bestScore = s
         best = c
@@ -121,7 +124,7 @@ export abstract class TableRouter implements Router {
       let k = this.random.int(eligible)
       for (let c = 0; c < slots.length; c++) {
         const n = slots[c]
-        if (n === undefined || (exclude !== undefined && exclude(n))) continue
+        if (n === undefined || exclude?.(n)) continue
         if (k-- === 0) {
           best = c
           break
@@ -129,9 +132,12 @@ export abstract class TableRouter implements Router {
       }
       reason = REASONS.EXPLORE
     }
-    if (row >= 0) t.touch(row, now)
+    if (row >= 0) {
+      t.touch(row, now)
+      t.step(row)
+    }
     const base = row < 0 ? -1 : t.base(row, best)
-    const estimate = base < 0 ? 0 : this.cellQ(base)
+    const estimate = base < 0 ? this.initialQ : this.cellQ(base)
     const confidence = base < 0 ? 0 : this.confidenceAt(base, now)
     if (reason === REASONS.GREEDY && confidence < this.threshold) reason = REASONS.LOW_CONFIDENCE
     return { next: slots[best], estimate, confidence, reason }
@@ -153,6 +159,11 @@ export abstract class TableRouter implements Router {
     }
   }
 
+  /** Row of a cell, from its storage offset. */
+  protected rowOfBase(base: number): number {
+    return Math.floor(base / (this.table.width * this.table.fields))
+  }
+
   /** Q value of a cell (field 0 in every subclass). */
   protected cellQ(base: number): number {
     return this.table.cells[base]!
@@ -162,7 +173,7 @@ export abstract class TableRouter implements Router {
     if (this.isLocal(dest)) return { value: 0, confidence: 1 }
     const t = this.table
     const row = t.rowOf(dest)
-    if (row < 0) return { value: 0, confidence: 0 }
+    if (row < 0) return { value: this.initialQ, confidence: 0 }
     const now = this.clock.now()
     const slots = t.slots()
     let best = -1
@@ -175,7 +186,7 @@ export abstract class TableRouter implements Router {
         best = c
       }
     }
-    if (best < 0) return { value: 0, confidence: 0 }
+    if (best < 0) return { value: this.initialQ, confidence: 0 }
     return { value: bestQ, confidence: this.confidenceAt(t.base(row, best), now) }
   }
 

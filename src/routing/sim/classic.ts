@@ -25,7 +25,7 @@ export interface ClassicOptions {
   maxPackets?: number
   /** Window of the learning curve. @default 100 */
   window?: number
-  /** CQ confidence decay per time unit. @default 0.95 */
+  /** CQ confidence decay per decision. @default 0.95 */
   decay?: number
 }
 
