@@ -132,13 +132,13 @@ export abstract class TableRouter implements Router {
       }
       reason = REASONS.EXPLORE
     }
+    const base = row < 0 ? -1 : t.base(row, best)
+    const estimate = base < 0 ? this.initialQ : this.cellQ(base)
+    const confidence = base < 0 ? 0 : this.confidenceAt(base, now)
     if (row >= 0) {
       t.touch(row, now)
       t.step(row)
     }
-    const base = row < 0 ? -1 : t.base(row, best)
-    const estimate = base < 0 ? this.initialQ : this.cellQ(base)
-    const confidence = base < 0 ? 0 : this.confidenceAt(base, now)
     if (reason === REASONS.GREEDY && confidence < this.threshold) reason = REASONS.LOW_CONFIDENCE
     return { next: slots[best], estimate, confidence, reason }
   }
