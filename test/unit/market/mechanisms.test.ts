@@ -180,6 +180,15 @@ describe('validation', () => {
       expect(() => m.clear(input as ClearInput)).toThrow(MarketError)
     }
   })
+  it('refuses an instance too large for exact clearing instead of exhausting memory', () => {
+    const bids = Array.from({ length: 400 }, (_, i) => ({
+      bidder: `b${i}`,
+      offers: [{ units: 2, price: 1 }],
+    }))
+    expect(() => vcg.clear({ units: 30_000, reserve: 1, bids })).toThrow(
+      expect.objectContaining({ code: 'MARKET_TOO_LARGE' }),
+    )
+  })
   it('rejects an unknown mechanism by name', () => {
     expect(() => getMechanism('dutch')).toThrow(/unknown mechanism 'dutch'/)
   })
