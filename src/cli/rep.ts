@@ -65,29 +65,44 @@ function summary(r: SimResult, baseline: SimResult | undefined): string {
   return `${lines.join('\n')}\n`
 }
 
+/** Malicious win rate over the 5 rounds ending at each round. */
+function movingRate(res: SimResult): (readonly [number, number])[] {
+  return res.rounds.map((x, i) => {
+    const w = res.rounds.slice(Math.max(0, i - 4), i + 1)
+    const n = w.reduce((s, y) => s + y.auctions, 0)
+    return [x.round, n ? w.reduce((s, y) => s + y.maliciousWins, 0) / n : 0] as const
+  })
+}
+
 function chart(r: SimResult, baseline: SimResult | undefined): string {
-  const series = [
-    {
-      name: 'with reputation',
-      color: '#1f77b4',
-      points: r.rounds.map((x) => [x.round, x.maliciousWinRate] as const),
-    },
-  ]
-  if (baseline)
-    series.push({
-      name: 'without reputation',
-      color: '#999',
-      points: baseline.rounds.map((x) => [x.round, x.maliciousWinRate] as const),
-    })
+  const label =
+    r.config.useTrust && r.config.useStake
+      ? 'with reputation'
+      : `trust ${r.config.useTrust ? 'on' : 'off'}, stake ${r.config.useStake ? 'on' : 'off'}`
+  const series = [{ name: label, color: '#1f77b4', points: movingRate(r) }]
+  if (baseline) series.push({ name: 'without reputation', color: '#999', points: movingRate(baseline) })
   return lineChart({
     title: `Malicious win rate (${r.config.attack}, ${pct(r.config.malicious)} malicious, seed ${r.config.seed})`,
     xLabel: 'round',
-    yLabel: 'share of auctions won by malicious agents',
+    yLabel: 'malicious win rate (5-round average)',
     series,
     yMin: 0,
     yMax: 1,
     reference: { y: WIN_RATE_TARGET, label: '5 % target' },
     yFormat: (y) => `${Math.round(y * 100)} %`,
+  })
+}
+
+function profitChart(r: SimResult, baseline: SimResult | undefined): string {
+  const pts = (res: SimResult) =>
+    res.rounds.map((x) => [x.round, x.honestProfit / res.honest.agents] as const)
+  const series = [{ name: 'with reputation', color: '#2ca02c', points: pts(r) }]
+  if (baseline) series.push({ name: 'without reputation', color: '#999', points: pts(baseline) })
+  return lineChart({
+    title: `Honest agents' mean cumulative profit (${r.config.attack}, seed ${r.config.seed})`,
+    xLabel: 'round',
+    yLabel: 'credits per honest agent',
+    series,
   })
 }
 
@@ -127,6 +142,11 @@ the same population without reputation (--no-baseline to skip). Seeded and repro
     stake: { type: 'boolean', description: 'require and slash stake', default: true },
     baseline: { type: 'boolean', description: 'also run without reputation for comparison', default: true },
     chart: { type: 'string', description: 'write an SVG chart of the win rate to FILE', placeholder: 'FILE' },
+    'profit-chart': {
+      type: 'string',
+      description: "write an SVG chart of honest agents' profit to FILE",
+      placeholder: 'FILE',
+    },
   },
   run: async ({ flags, io }) => {
     const cfg = {
@@ -143,6 +163,8 @@ the same population without reputation (--no-baseline to skip). Seeded and repro
     const result = await runSim(cfg)
     const baseline = flags.baseline ? await runSim({ ...cfg, useTrust: false, useStake: false }) : undefined
     if (typeof flags.chart === 'string') await writeFile(flags.chart, chart(result, baseline))
+    const pc = flags['profit-chart']
+    if (typeof pc === 'string') await writeFile(pc, profitChart(result, baseline))
     if (flags.json) printJson(io, { result, baseline })
     else io.out(summary(result, baseline))
     return 0
