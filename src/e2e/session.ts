@@ -42,6 +42,8 @@ export const DEFAULT_SESSION_TTL_MS = 10 * 60_000
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000
 /** @default 256 messages queued per peer while a handshake runs */
 export const DEFAULT_MAX_QUEUED = 256
+/** @default 10000 sessions and pending handshakes held at once */
+export const DEFAULT_MAX_SESSIONS = 10_000
 
 function prologue(mode: number): Uint8Array {
   return new TextEncoder().encode(`swarmd/e2e/v1/mode=${mode}`)
@@ -64,6 +66,8 @@ export interface SessionManagerInit {
   handshakeTimeoutMs?: number
   /** @default DEFAULT_MAX_QUEUED */
   maxQueued?: number
+  /** Refuse new inbound handshakes beyond this many sessions (a flood of INITs). @default DEFAULT_MAX_SESSIONS */
+  maxSessions?: number
   transport?: TransportInit
 }
 
@@ -116,6 +120,7 @@ export class SessionManager {
   private readonly ttl: number
   private readonly hsTimeout: number
   private readonly maxQueued: number
+  private readonly maxSessions: number
   private readonly sessions = new Map<string, Session>()
   private readonly byPeer = new Map<string, string>()
   /** Initiator ephemerals of accepted INITs, to refuse replayed first messages. */
@@ -129,6 +134,7 @@ export class SessionManager {
     this.ttl = init.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
     this.hsTimeout = init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     this.maxQueued = init.maxQueued ?? DEFAULT_MAX_QUEUED
+    this.maxSessions = init.maxSessions ?? DEFAULT_MAX_SESSIONS
   }
 
   get agentId(): string {
@@ -233,7 +239,7 @@ export class SessionManager {
     if (type === FRAME.INIT) return this.onInit(from, sid, sidHex, body)
     const s = this.sessions.get(sidHex)
     if (!s) throw new E2eError(E2E_ERRORS.NO_SESSION, `no session ${sidHex}`, { action: 'ignore' })
-    if (s.peer !== from && s.peer !== '') {
+    if (s.peer !== from) {
       throw new E2eError(E2E_ERRORS.BAD_MESSAGE, `session ${sidHex} belongs to another agent`)
     }
     if (type === FRAME.DATA) {
@@ -253,6 +259,15 @@ export class SessionManager {
 
   private async onInit(from: string, sid: Uint8Array, sidHex: string, body: Uint8Array): Promise<Received[]> {
     if (body.length < 1 + 32) throw new E2eError(E2E_ERRORS.TRUNCATED, 'handshake message truncated')
+    if (this.sessions.size >= this.maxSessions) {
+      throw new E2eError(
+        E2E_ERRORS.BAD_MESSAGE,
+        `session table full (${this.maxSessions}); handshake refused`,
+        {
+          action: 'ignore',
+        },
+      )
+    }
     const mode = body[0] ?? 0
     if (mode > 3) throw new E2eError(E2E_ERRORS.BAD_MESSAGE, `unknown handshake mode ${mode}`)
     const ik = (mode & MODE_IK) !== 0
