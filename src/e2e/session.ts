@@ -21,6 +21,7 @@ import type { Clock } from '../common/index.ts'
 import { fromHex, toHex } from '../common/index.ts'
 import { decodePayload, encodePayload } from './codec.ts'
 import { E2E_ERRORS, E2eError, isE2eError } from './errors.ts'
+import { FRAME, frame, HEADER, MODE_HYBRID, MODE_IK, prologue, SID_BYTES } from './frames.ts'
 import type { KemKeyPair } from './hybrid.ts'
 import { kemDecapsulate, kemEncapsulate, kemKeygen } from './hybrid.ts'
 import type { AgentCard, AgentKeys } from './keys.ts'
@@ -29,11 +30,7 @@ import { HandshakeState } from './noise/handshake-state.ts'
 import type { TransportInit } from './transport.ts'
 import { TransportReceiver, TransportSender } from './transport.ts'
 
-export const FRAME = { INIT: 1, RESP: 2, FINAL: 3, DATA: 4 } as const
-const MODE_IK = 1
-const MODE_HYBRID = 2
-const SID_BYTES = 8
-const HEADER = 1 + SID_BYTES
+export { FRAME } from './frames.ts'
 export const IK_PROTOCOL = 'Noise_IK_25519_ChaChaPoly_SHA256'
 export const XX_PROTOCOL = 'Noise_XX_25519_ChaChaPoly_SHA256'
 /** @default 10 minutes */
@@ -44,10 +41,6 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000
 export const DEFAULT_MAX_QUEUED = 256
 /** @default 10000 sessions and pending handshakes held at once */
 export const DEFAULT_MAX_SESSIONS = 10_000
-
-function prologue(mode: number): Uint8Array {
-  return new TextEncoder().encode(`swarmd/e2e/v1/mode=${mode}`)
-}
 
 export interface SessionManagerInit {
   keys: AgentKeys
@@ -103,16 +96,6 @@ interface Session {
   expiresAt: number
   queue: Uint8Array[]
   handshakeHash: string | undefined
-}
-
-function frame(type: number, sid: Uint8Array, body: Uint8Array, mode?: number): Uint8Array {
-  const extra = mode === undefined ? 0 : 1
-  const out = new Uint8Array(HEADER + extra + body.length)
-  out[0] = type
-  out.set(sid, 1)
-  if (mode !== undefined) out[HEADER] = mode
-  out.set(body, HEADER + extra)
-  return out
 }
 
 export class SessionManager {
