@@ -48,6 +48,8 @@ export { keyFingerprint, open, SEALED_PROTOCOL, seal } from './sealed.ts'
 export type { Received, SessionInfo, SessionManagerInit } from './session.ts'
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_SESSIONS,
   DEFAULT_SESSION_TTL_MS,
   FRAME,
   IK_PROTOCOL,
