@@ -148,7 +148,7 @@ export function runClassic(o: ClassicOptions): ClassicRun {
       const x = pPrev[p]!
       const est = routers[y]!.estimate(dest)
       routers[x]!.feedback(dest, y, pQ[p]!, 1, est.value, est.confidence)
-      // The queue time of the previous hop stands in for this node's own (Kumar & Miikkulainen's approximation).
+      // The previous hop's queue time stands in for this node's own, which it cannot know yet.
       if (dual) routers[y]!.backward(pSrc[p]!, x, pQ[p]!, 1, pBack[p]!, pBackConf[p]!)
       if (y === dest) {
         const t = now - pBirth[p]!
