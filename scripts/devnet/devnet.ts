@@ -7,7 +7,7 @@
  *   logs NODE [--dir D] [--lines N]
  *   down [--dir D]
  *
- * `up` initialises and starts the bootstrap nodes first, then the rest in
+ * `up` starts (and so initialises) the bootstrap nodes first, then the rest in
  * small batches pointing at them, and waits until every node has peers and a
  * populated DHT routing table. The pids it started are recorded in
  * DIR/devnet.json; `down` sends SIGTERM, waits, then ends stragglers by pid
@@ -56,6 +56,11 @@ interface NodeStatus {
   dht?: { routingTableSize?: number }
 }
 
+/** Node i listens on P+i and serves its control API on P+MAX_NODES+i. */
+const MAX_NODES = 500
+// Below Linux's ephemeral range (32768-60999), so no outgoing connection can hold a devnet port.
+const DEFAULT_BASE_PORT = 21000
+
 const statePath = (dir: string) => join(dir, 'devnet.json')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -78,14 +83,24 @@ function readDaemonInfo(repo: string): DaemonInfo | undefined {
   }
 }
 
-/** GET a control-API path of the daemon serving `repo`; undefined when it does not answer. */
-async function apiGet<T>(repo: string, path: string, timeoutMs = 3000): Promise<T | undefined> {
+/**
+ * Call a control-API path of the daemon serving `repo` (GET, or POST with a
+ * JSON body); undefined when it does not answer.
+ */
+async function apiCall<T>(
+  repo: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 5000,
+): Promise<T | undefined> {
   const info = readDaemonInfo(repo)
   if (!info) return undefined
   try {
     const token = readFileSync(join(repo, 'api-token'), 'utf8').trim()
     const res = await fetch(`http://127.0.0.1:${info.apiPort}${path}`, {
-      headers: { authorization: `Bearer ${token}` },
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     })
     if (!res.ok) return undefined
@@ -95,7 +110,7 @@ async function apiGet<T>(repo: string, path: string, timeoutMs = 3000): Promise<
   }
 }
 
-const nodeStatus = (repo: string) => apiGet<NodeStatus>(repo, '/v1/status')
+const nodeStatus = (repo: string) => apiCall<NodeStatus>(repo, '/v1/status')
 
 function isAlive(pid: number): boolean {
   try {
@@ -116,46 +131,54 @@ function isOurs(pid: number, repo: string): boolean {
   }
 }
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }))
-  })
-}
-
-function startDaemon(repo: string): ChildProcess {
+/**
+ * Start a daemon on a new repository: the first `swarmd start` initialises the
+ * repository with these flags as its persisted config, so a node restarted by
+ * hand (`swarmd start --repo ...`) keeps them.
+ */
+function startDaemon(
+  repo: string,
+  listenPort: number,
+  apiPort: number,
+  bootstrap: string[],
+  k: number,
+): ChildProcess {
   mkdirSync(repo, { recursive: true })
   const out = openSync(join(repo, 'stdout.log'), 'a')
-  const child = spawn(process.execPath, [cli, 'start', '--repo', repo], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  })
+  const args = [
+    cli,
+    'start',
+    '--repo',
+    repo,
+    '--listen',
+    `/ip4/127.0.0.1/tcp/${listenPort}`,
+    '--api-port',
+    String(apiPort),
+  ]
+  args.push('--no-mdns', '--k', String(k))
+  if (bootstrap.length) args.push('--bootstrap', bootstrap.join(','))
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] })
   child.unref()
   return child
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  detail?: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await probe()
     if (v !== undefined) return v
-    if (Date.now() > deadline) throw new UserError(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline) {
+      throw new UserError(
+        `timed out after ${timeoutMs} ms waiting for ${what}${detail ? `; ${detail()}` : ''}`,
+      )
+    }
     await sleep(200)
   }
-}
-
-async function initNode(repo: string, listenPort: number, bootstrap: string[], k: number): Promise<string> {
-  const args = ['init', '--repo', repo, '--listen', `/ip4/127.0.0.1/tcp/${listenPort}`, '--api-port', '0']
-  args.push('--no-mdns', '--k', String(k), '--json')
-  if (bootstrap.length) args.push('--bootstrap', bootstrap.join(','))
-  const r = await runCli(args)
-  if (r.code !== 0)
-    throw new UserError(`swarmd init failed for ${repo}: ${r.stderr.trim() || r.stdout.trim()}`)
-  return (JSON.parse(r.stdout) as { peerId: string }).peerId
 }
 
 async function up(ctx: CommandContext): Promise<number> {
@@ -183,11 +206,20 @@ async function up(ctx: CommandContext): Promise<number> {
       indexes.map(async (i) => {
         const repo = join(dir, `node-${i}`)
         const listenPort = basePort + i
-        const peerId = await initNode(repo, listenPort, bootstrap, k)
-        const child = startDaemon(repo)
-        state.nodes.push({ index: i, repo, pid: child.pid ?? -1, peerId, bootstrap: i < nBoot, listenPort })
+        const child = startDaemon(repo, listenPort, listenPort + MAX_NODES, bootstrap, k)
+        const entry = { index: i, repo, pid: child.pid ?? -1, peerId: '', bootstrap: i < nBoot, listenPort }
+        state.nodes.push(entry)
         writeState(dir, state)
-        await waitFor(`node-${i} to answer on its control API`, timeoutMs, () => nodeStatus(repo))
+        const st = await waitFor(`node-${i} to answer on its control API`, timeoutMs, async () => {
+          if (child.exitCode !== null) {
+            throw new UserError(
+              `node-${i} exited with code ${child.exitCode} (see ${join(repo, 'stdout.log')})`,
+            )
+          }
+          return nodeStatus(repo)
+        })
+        entry.peerId = st.peerId
+        writeState(dir, state)
       }),
     )
   }
@@ -201,7 +233,7 @@ async function up(ctx: CommandContext): Promise<number> {
   // Bootstrap nodes know each other too.
   for (const b of state.nodes.filter((x) => x.bootstrap)) {
     for (const addr of bootAddrs) {
-      if (!addr.endsWith(b.peerId)) await runCli(['connect', addr, '--repo', b.repo])
+      if (!addr.endsWith(b.peerId)) await apiCall(b.repo, '/v1/connect', { multiaddr: addr })
     }
   }
   const rest = [...Array(n).keys()].slice(nBoot)
@@ -215,14 +247,24 @@ async function up(ctx: CommandContext): Promise<number> {
 
   const minTable = Math.min(n - 1, 2)
   log(`devnet: waiting until every node has peers and a DHT routing table of at least ${minTable}`)
+  let lagging: string[] = []
+  const isReady = (s: NodeStatus | undefined) =>
+    s !== undefined && s.peers > 0 && (s.dht?.routingTableSize ?? 0) >= minTable
   const statuses = await waitFor(
     'every node to have peers and a populated DHT routing table',
     timeoutMs,
     async () => {
       const all = await Promise.all(state.nodes.map((x) => nodeStatus(x.repo)))
-      const ready = all.every((s) => s && s.peers > 0 && (s.dht?.routingTableSize ?? 0) >= minTable)
-      return ready ? (all as NodeStatus[]) : undefined
+      lagging = state.nodes.flatMap((x, i) => {
+        const s = all[i]
+        if (isReady(s)) return []
+        return [
+          `node-${x.index} (${s ? `peers ${s.peers}, dht ${s.dht?.routingTableSize ?? 0}` : 'not answering'})`,
+        ]
+      })
+      return lagging.length === 0 ? (all as NodeStatus[]) : undefined
     },
+    () => `not ready: ${lagging.slice(0, 8).join(', ')}${lagging.length > 8 ? ', ...' : ''}`,
   )
   const readyMs = Date.now() - t0
   const rows = state.nodes.map((x, i) => ({
@@ -356,14 +398,14 @@ export const devnetCommand: Command = {
       name: 'up',
       summary: 'initialise and start N daemons and wait until they are connected',
       flags: {
-        nodes: { type: 'integer', description: 'number of daemons', default: 5, min: 1, max: 500 },
+        nodes: { type: 'integer', description: 'number of daemons', default: 5, min: 1, max: MAX_NODES },
         dir: dirFlag,
         'base-port': {
           type: 'integer',
-          description: 'TCP port of node-0 (node-i uses P+i)',
-          default: 41000,
+          description: `libp2p port of node-0: node-i listens on P+i, its control API on P+${MAX_NODES}+i`,
+          default: DEFAULT_BASE_PORT,
           min: 1024,
-          max: 65000,
+          max: 65535 - 2 * MAX_NODES,
         },
         bootstraps: {
           type: 'integer',

@@ -227,8 +227,19 @@ export async function runCommand(root: Command, argv: string[], io: Io): Promise
   let cmd = root
   let path = root.name
   let i = 0
+  // Global flags may come before the command (`swarmd --repo D status`).
+  const early: string[] = []
   while (cmd.subcommands?.length && i < argv.length) {
     const a = argv[i]!
+    const eq = a.indexOf('=')
+    const name = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : ''
+    const global = GLOBAL_FLAGS[name]
+    if (global && name !== 'help') {
+      const takesValue = global.type !== 'boolean' && eq < 0
+      early.push(...argv.slice(i, i + (takesValue ? 2 : 1)))
+      i += takesValue ? 2 : 1
+      continue
+    }
     if (a.startsWith('-')) break
     const sub = cmd.subcommands.find((c) => c.name === a)
     if (!sub) {
@@ -238,7 +249,7 @@ export async function runCommand(root: Command, argv: string[], io: Io): Promise
     path = `${path} ${a}`
     i++
   }
-  const rest = argv.slice(i)
+  const rest = [...early, ...argv.slice(i)]
   if (!cmd.run) {
     if (rest.includes('--help') || rest.includes('-h') || rest.length === 0) {
       io.out(`${helpText(cmd, path)}\n`)

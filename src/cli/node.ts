@@ -21,6 +21,7 @@ const NODE_FLAGS: Record<string, FlagSpec> = {
     placeholder: 'MA,...',
   },
   mdns: { type: 'boolean', description: 'LAN discovery by mDNS (--no-mdns to turn off)' },
+  k: { type: 'integer', description: 'DHT bucket size k', min: 2, max: 256 },
 }
 
 function overridesFrom(flags: CommandContext['flags']): ConfigOverrides {
@@ -41,7 +42,6 @@ const init: Command = {
   summary: 'create a node repository (identity key, config, API token, databases)',
   flags: {
     ...NODE_FLAGS,
-    k: { type: 'integer', description: 'DHT bucket size k', min: 2, max: 256 },
     force: { type: 'boolean', description: 're-initialise an existing repository (keeps its identity key)' },
   },
   async run(ctx) {
@@ -73,7 +73,8 @@ const start: Command = {
     if (!repoExists(root)) {
       if (existsSync(repoPaths(root).config))
         throw new UserError(`${root} looks like a damaged repository (no version file)`)
-      await initRepo(root)
+      // A first start initialises the repository with the given flags as its config.
+      await initRepo(root, { overrides: overridesFrom(ctx.flags) })
     }
     const repo = openRepo(root)
     const overrides = overridesFrom(ctx.flags)

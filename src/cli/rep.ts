@@ -1,4 +1,226 @@
-/** CLI commands of the rep subsystem (filled in by its issue). */
-import type { Command } from './command.ts'
+/**
+ * CLI commands of the reputation subsystem. `swarmd rep sim` runs the attack
+ * simulation on the real trust, scoring and stake code; `show` and `top`
+ * read a node's reputation store once the node wires it (not yet).
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { UserError } from '../common/index.ts'
+import {
+  ATTACKS,
+  type AttackChoice,
+  DEFAULT_SIM,
+  lineChart,
+  type ResultBody,
+  runSim,
+  type SignedEnvelope,
+  type SimResult,
+  type SlashRecord,
+  verifySlash,
+  WIN_RATE_TARGET,
+} from '../reputation/index.ts'
+import { type Command, printJson, table } from './command.ts'
 
-export const commands: Command[] = []
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`
+
+function summary(r: SimResult, baseline: SimResult | undefined): string {
+  const c = r.config
+  const lines = [
+    `attack simulation: ${c.agents} agents, ${pct(c.malicious)} malicious (${c.attack}), ${c.rounds} rounds × ${c.auctionsPerRound} auctions, seed ${c.seed}`,
+    `trust ${c.useTrust ? 'on' : 'off'}, stake ${c.useStake ? 'on' : 'off'}`,
+    '',
+  ]
+  const marks = [1, 5, 10, 20, 40, c.rounds].filter((x, i, a) => x <= c.rounds && a.indexOf(x) === i)
+  const rate = (res: SimResult, round: number) => {
+    const w = res.rounds.slice(Math.max(0, round - 5), round)
+    const n = w.reduce((s, x) => s + x.auctions, 0)
+    return n ? w.reduce((s, x) => s + x.maliciousWins, 0) / n : 0
+  }
+  lines.push(
+    table(
+      ['round', 'malicious win rate (5-round avg)', ...(baseline ? ['without reputation'] : [])],
+      marks.map((m) => [m, pct(rate(r, m)), ...(baseline ? [pct(rate(baseline, m))] : [])]),
+    ),
+    '',
+    r.belowTargetFrom === undefined
+      ? `malicious win rate did NOT stay below ${pct(WIN_RATE_TARGET)} within ${c.rounds} rounds`
+      : `malicious win rate stays below ${pct(WIN_RATE_TARGET)} from round ${r.belowTargetFrom}`,
+    `honest agents: ${r.honest.agents}, ${r.honest.wins} wins, profit ${r.honest.profit} (mean ${r.honest.meanProfit.toFixed(0)}), slashed ${r.honest.slashed}` +
+      (baseline ? ` — without reputation: profit ${baseline.honest.profit}` : ''),
+    '',
+    table(
+      ['attack', 'attackers', 'identities', 'wins', 'delivered', 'paid', 'work cost', 'slashed', 'net'],
+      r.attacks.map((a) => [
+        a.attack,
+        a.attackers,
+        a.identities,
+        a.wins,
+        a.delivered,
+        a.payments,
+        a.workCost,
+        a.slashed,
+        a.net,
+      ]),
+    ),
+  )
+  return `${lines.join('\n')}\n`
+}
+
+/** Malicious win rate over the 5 rounds ending at each round. */
+function movingRate(res: SimResult): (readonly [number, number])[] {
+  return res.rounds.map((x, i) => {
+    const w = res.rounds.slice(Math.max(0, i - 4), i + 1)
+    const n = w.reduce((s, y) => s + y.auctions, 0)
+    return [x.round, n ? w.reduce((s, y) => s + y.maliciousWins, 0) / n : 0] as const
+  })
+}
+
+function chart(r: SimResult, baseline: SimResult | undefined): string {
+  const label =
+    r.config.useTrust && r.config.useStake
+      ? 'with reputation'
+      : `trust ${r.config.useTrust ? 'on' : 'off'}, stake ${r.config.useStake ? 'on' : 'off'}`
+  const series = [{ name: label, color: '#1f77b4', points: movingRate(r) }]
+  if (baseline) series.push({ name: 'without reputation', color: '#999', points: movingRate(baseline) })
+  return lineChart({
+    title: `Malicious win rate (${r.config.attack}, ${pct(r.config.malicious)} malicious, seed ${r.config.seed})`,
+    xLabel: 'round',
+    yLabel: 'malicious win rate (5-round average)',
+    series,
+    yMin: 0,
+    yMax: 1,
+    reference: { y: WIN_RATE_TARGET, label: '5 % target' },
+    yFormat: (y) => `${Math.round(y * 100)} %`,
+  })
+}
+
+function profitChart(r: SimResult, baseline: SimResult | undefined): string {
+  const pts = (res: SimResult) =>
+    res.rounds.map((x) => [x.round, x.honestProfit / res.honest.agents] as const)
+  const series = [{ name: 'with reputation', color: '#2ca02c', points: pts(r) }]
+  if (baseline) series.push({ name: 'without reputation', color: '#999', points: pts(baseline) })
+  return lineChart({
+    title: `Honest agents' mean cumulative profit (${r.config.attack}, seed ${r.config.seed})`,
+    xLabel: 'round',
+    yLabel: 'credits per honest agent',
+    series,
+  })
+}
+
+const sim: Command = {
+  name: 'sim',
+  summary: 'simulate repeated auctions with malicious agents on the real trust, scoring and stake code',
+  description: `Malicious agents bid low and fail (low-bid-fail), also rate each other up in rings
+(collusion), or also take a fresh identity after each failure (whitewash); 'all' mixes the three.
+Prints the malicious win rate over time, honest agents' profit and what each attack cost, next to
+the same population without reputation (--no-baseline to skip). Seeded and reproducible.`,
+  flags: {
+    agents: {
+      type: 'integer',
+      description: 'population size',
+      default: DEFAULT_SIM.agents,
+      min: 10,
+      max: 2000,
+    },
+    malicious: {
+      type: 'number',
+      description: 'share of malicious agents',
+      default: DEFAULT_SIM.malicious,
+      min: 0,
+      max: 0.9,
+    },
+    rounds: { type: 'integer', description: 'rounds', default: DEFAULT_SIM.rounds, min: 1, max: 5000 },
+    auctions: {
+      type: 'integer',
+      description: 'auctions per round',
+      default: DEFAULT_SIM.auctionsPerRound,
+      min: 1,
+      max: 1000,
+    },
+    attack: { type: 'string', description: 'attack', default: DEFAULT_SIM.attack, choices: ATTACKS },
+    seed: { type: 'integer', description: 'random seed', default: DEFAULT_SIM.seed, min: 0 },
+    trust: { type: 'boolean', description: 'score bids by trust', default: true },
+    stake: { type: 'boolean', description: 'require and slash stake', default: true },
+    baseline: { type: 'boolean', description: 'also run without reputation for comparison', default: true },
+    chart: { type: 'string', description: 'write an SVG chart of the win rate to FILE', placeholder: 'FILE' },
+    'profit-chart': {
+      type: 'string',
+      description: "write an SVG chart of honest agents' profit to FILE",
+      placeholder: 'FILE',
+    },
+  },
+  run: async ({ flags, io }) => {
+    const cfg = {
+      agents: flags.agents as number,
+      malicious: flags.malicious as number,
+      rounds: flags.rounds as number,
+      auctionsPerRound: flags.auctions as number,
+      attack: flags.attack as AttackChoice,
+      seed: flags.seed as number,
+      useTrust: flags.trust as boolean,
+      useStake: flags.stake as boolean,
+    }
+    if (Math.round(cfg.agents * (1 - cfg.malicious)) < 2) throw new UserError('need at least 2 honest agents')
+    const result = await runSim(cfg)
+    const baseline = flags.baseline ? await runSim({ ...cfg, useTrust: false, useStake: false }) : undefined
+    if (typeof flags.chart === 'string') await writeFile(flags.chart, chart(result, baseline))
+    const pc = flags['profit-chart']
+    if (typeof pc === 'string') await writeFile(pc, profitChart(result, baseline))
+    if (flags.json) printJson(io, { result, baseline })
+    else io.out(summary(result, baseline))
+    return 0
+  },
+}
+
+const verifySlashCmd: Command = {
+  name: 'verify-slash',
+  summary: 'check a slash record (JSON) from its signed evidence alone',
+  description: `Re-verifies the evidence of a SlashRecord as a third party: the signed award and the
+deadline (missed deadline), or the dispute, the seeded arbitrator panel and the signed votes (lost
+dispute). With --result, a signed result the provider presents in its defence is checked too.
+Exit code 0 if the slash stands, 1 if it does not.`,
+  positionals: [{ name: 'RECORD', description: 'JSON file with the SlashRecord', required: true }],
+  flags: {
+    result: {
+      type: 'string',
+      description: "JSON file with the provider's signed result",
+      placeholder: 'FILE',
+    },
+  },
+  run: async ({ args, flags, io }) => {
+    const load = async (f: string): Promise<unknown> => {
+      try {
+        return JSON.parse(await readFile(f, 'utf8'))
+      } catch (err) {
+        throw new UserError(`cannot read ${f}: ${(err as Error).message}`)
+      }
+    }
+    const record = (await load(args.RECORD!)) as SlashRecord
+    if (typeof record !== 'object' || record === null || typeof record.evidence !== 'object')
+      throw new UserError(`${args.RECORD} is not a slash record`)
+    const result =
+      typeof flags.result === 'string'
+        ? ((await load(flags.result)) as SignedEnvelope<ResultBody>)
+        : undefined
+    let check: ReturnType<typeof verifySlash>
+    try {
+      check = verifySlash(record, result ? { result } : {})
+    } catch (err) {
+      check = { ok: false, problem: `malformed record: ${(err as Error).message}` }
+    }
+    if (flags.json) printJson(io, { ...check, id: record.id, agent: record.agent, amount: record.amount })
+    else if (check.ok)
+      io.out(
+        `slash ${record.id} stands: ${record.amount} credits from ${record.agent} (${record.evidence.kind})\n`,
+      )
+    else io.out(`slash ${record.id} does NOT stand: ${check.problem}\n`)
+    return check.ok ? 0 : 1
+  },
+}
+
+export const commands: Command[] = [
+  {
+    name: 'rep',
+    summary: 'reputation: trust, stake and the attack simulation',
+    subcommands: [sim, verifySlashCmd],
+  },
+]

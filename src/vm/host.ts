@@ -1,0 +1,111 @@
+/**
+ * The Host: everything outside the pure VM. Time, randomness, storage,
+ * wallet, messaging, plugins and policy come through here; the VM records
+ * every answer in the trace so a run can be replayed without the host.
+ */
+import type { KvStore, KvTransaction } from '../common/index.ts'
+import type { Value } from './values.ts'
+
+/** Credits held by agents. Integer amounts; `transfer` writes into the caller's transaction. */
+export interface Wallet {
+  balance(agent: string): Promise<number>
+  /** Stage a transfer in `tx` (committed by the caller); throws on overdraft or a bad amount. */
+  transfer(from: string, to: string, amount: number, tx: KvTransaction): Promise<void>
+}
+
+/** A message delivered to an agent's inbox. */
+export interface SwarmMessage {
+  from: string
+  channel: string
+  topic: string
+  data: Value
+  /** Set on replies: the topic/handle this answers. */
+  re?: string
+  reward?: number
+  id: string
+}
+
+/** Agent-to-agent messaging (a local bus on one node; remote delivery through a RemoteMessenger). */
+export interface Messenger {
+  connect(agent: string, channel: string): Promise<boolean>
+  /** Publish to every other member of `channel`; returns how many agents received it. */
+  broadcast(agent: string, channel: string, topic: string, data: Value, reward: number): Promise<number>
+  /** Send to one agent id or to a channel; returns whether anybody received it. */
+  send(agent: string, to: string, topic: string, data: Value, reward: number): Promise<boolean>
+  /** Reply to a received message (its sender gets it as a response to `re`). */
+  reply(agent: string, to: string, re: string, data: Value): Promise<boolean>
+  /** Ask the swarm for data; returns a handle for WAIT_FOR_RESPONSE. */
+  fetch(agent: string, dataType: string, requestId: string): Promise<string>
+  /** Responses collected for `handle`; resolves when all expected responses arrived or after `timeoutMs`. */
+  waitResponse(agent: string, handle: string, timeoutMs: number): Promise<SwarmMessage[]>
+  /** Next inbox message (or null after `timeoutMs`). */
+  receive(agent: string, timeoutMs: number): Promise<SwarmMessage | null>
+  /** Spawn a new agent from AVM source; returns its id. */
+  fork(agent: string, source: string, channel: string, gas: number): Promise<string>
+}
+
+export interface PluginRequest {
+  agentId: string
+  /** The opcode that made the call (CALL_PLUGIN, READ_FROM_TOOL, MAP_MODEL_CALL, a plugin opcode...). */
+  opcode: string
+  func: string
+  args: Value[]
+  kwargs: Record<string, Value>
+}
+
+/** A plugin: a JS module the operator declares. Its gas rule is charged by the VM. */
+export interface Plugin {
+  name: string
+  kind?: 'tool' | 'model' | 'reducer' | 'embedder' | 'plugin'
+  description?: string
+  /** Gas: `base + perKb * ceil(bytes of arguments / 1024)`, charged before the call. */
+  gas?: { base: number; perKb?: number }
+  /** Opcodes this plugin implements (e.g. SEPARATE_PROMPT). */
+  opcodes?: Record<string, { minArgs?: number; maxArgs?: number; doc?: string }>
+  call(req: PluginRequest): Promise<unknown> | unknown
+}
+
+export interface PluginHost {
+  get(name: string): Plugin | undefined
+  list(agentId: string): string[]
+  /** Whether `agentId` may call plugin `name` (the per-agent allow-list). */
+  allowed(agentId: string, name: string): boolean
+}
+
+export type Decision =
+  | { decision: 'allow' }
+  | { decision: 'deny'; reason: string }
+  | { decision: 'hold'; actionId: string }
+
+/** An action the constitution may gate (spend, fork, self-modify, tool writes...). */
+export interface GatedAction {
+  kind: string
+  amount?: number
+  detail?: Value
+}
+
+export interface Policy {
+  checkPermission(agentId: string, role: string, action: string): boolean
+  /** The operator's SECURITY_CHECK policy over an object (e.g. a trade request). */
+  securityCheck(agentId: string, object: Value): { ok: boolean; reason?: string }
+  /** Constitution gate: allow, deny, or hold for operator approval. */
+  authorize(agentId: string, action: GatedAction): Decision
+}
+
+export interface Host {
+  readonly agentId: string
+  /** Milliseconds (AVM time). */
+  now(): number
+  /** A float in [0, 1). */
+  random(): number
+  /** Resolve after `ms` of AVM time. */
+  sleep(ms: number): Promise<void>
+  /** VM storage root: agent KV under `a/<id>/kv/`, documents under `a/<id>/doc/`. The wallet writes to the same DB. */
+  store: KvStore
+  wallet: Wallet
+  messenger: Messenger
+  plugins: PluginHost
+  policy: Policy
+  /** Called when a transaction is about to commit: add the agent checkpoint to the same atomic batch. */
+  onCommit?(tx: KvTransaction): void
+}

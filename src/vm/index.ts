@@ -1,0 +1,54 @@
+/**
+ * The AVM: an assembly-style agent IR, its assembler/verifier, a gas-metered
+ * interpreter with trace and replay, resumable state, and `AgentRuntime`
+ * which hosts many agents on one node.
+ *
+ * @example
+ * ```ts
+ * import { runSource, offlineHost } from '../vm/index.ts'
+ * const { result } = await runSource('ADD 2, 3 -> R\nHALT R', { gas: 100 })
+ * // result: { status: 'ok', gasUsed: 2, output: 5, halt: null }
+ * ```
+ */
+export {
+  type AsmOptions,
+  type AsmResult,
+  assemble,
+  type PluginOpcodeDecl,
+  type Program,
+  type Region,
+  verify,
+} from './asm/assemble.ts'
+export { type Diagnostic, formatDiagnostic } from './asm/parse.ts'
+export { type BreedOptions, type BreedResult, breed } from './breed.ts'
+export { LocalBus, type RemoteMessenger } from './bus.ts'
+export { cosine, EMBED_DIM, embedText } from './embedder.ts'
+export { HALT, type Halt, type HaltReason, type RunResult, type RunStatus } from './halts.ts'
+export type {
+  Decision,
+  GatedAction,
+  Host,
+  Messenger,
+  Plugin,
+  PluginHost,
+  PluginRequest,
+  Policy,
+  SwarmMessage,
+  Wallet,
+} from './host.ts'
+export { DEFAULT_LIMITS, Machine, type MachineInit, type MachineLimits } from './interp.ts'
+export { defaultRegistry, httpTool, localEmbedder, PluginRegistry, REDUCERS } from './plugins/builtin.ts'
+export { exportTrace, offlineHost, type ReplayReport, replayTrace, runSource } from './run.ts'
+export {
+  type AgentInfo,
+  AgentRuntime,
+  type AgentRuntimeInit,
+  type AgentStatus,
+  type Constitution,
+  type DeployOptions,
+} from './runtime.ts'
+export { decodeState, encodeState, restoreMachine, serializeState, VmStateError } from './state.ts'
+export { OPCODES, opcodeSpec } from './table.ts'
+export { parseTrace } from './trace.ts'
+export type { Value } from './values.ts'
+export { KvWallet } from './wallet.ts'

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { ManualClock, MemoryKv, seededRandom } from '../../../src/common/index.ts'
+import { AgentRuntime } from '../../../src/vm/index.ts'
+
+const tick = () => new Promise((r) => setTimeout(r, 1))
+
+describe('AgentRuntime resilience and constitution', () => {
+  it('survives a crash mid-run: resumes from the checkpoint with identical balances', async () => {
+    const store = new MemoryKv()
+    const pending: (() => void)[] = []
+    const rt1 = new AgentRuntime({
+      store,
+      clock: new ManualClock(0),
+      random: seededRandom(5),
+      sleep: () => new Promise<void>((r) => pending.push(r)),
+    })
+    const src =
+      'SET n = 0\n:l\nPAY_AGENT "bob", 10\nWAIT 1000\nADD n, 1 -> n\nLT n, 5 -> c\nJUMP_IF_TRUE c, l\nHALT n'
+    const id = await rt1.deploy(src, { balance: 100 })
+    rt1.start()
+    while (pending.length < 1) await tick()
+    pending.shift()?.()
+    while (pending.length < 1) await tick()
+    // two payments made, agent is inside its second WAIT: the node dies here (nothing is stopped or flushed)
+    expect(await rt1.wallet.balance('bob')).toBe(20)
+    const rt2 = new AgentRuntime({
+      store,
+      clock: new ManualClock(0),
+      random: seededRandom(6),
+      sleep: async () => {},
+    })
+    expect(await rt2.restore()).toEqual([id])
+    rt2.start()
+    await rt2.idle()
+    expect(rt2.inspect(id)?.result?.output).toBe(5)
+    expect(await rt2.wallet.balance('bob')).toBe(50)
+    expect(await rt2.wallet.balance(id)).toBe(50)
+  })
+
+  it('holds gated payments until the operator approves', async () => {
+    const rt = new AgentRuntime({ store: new MemoryKv(), clock: new ManualClock(0), random: seededRandom(1) })
+    const id = await rt.deploy('PAY_AGENT "bob", 7 -> ok\nHALT ok', {
+      balance: 10,
+      constitution: { approvalRequired: ['pay'] },
+    })
+    rt.start()
+    while (rt.inspect(id)?.status !== 'held') await tick()
+    expect(await rt.wallet.balance('bob')).toBe(0)
+    const held = rt.inspect(id)?.held
+    expect(rt.approve(id, 'wrong')).toBe(false)
+    expect(rt.approve(id, held?.actionId ?? '')).toBe(true)
+    await rt.idle()
+    expect(rt.inspect(id)?.result?.output).toBe(true)
+    expect(await rt.wallet.balance('bob')).toBe(7)
+  })
+
+  it('enforces spend per day, denied opcodes and the anomaly stop', async () => {
+    const rt = new AgentRuntime({
+      store: new MemoryKv(),
+      clock: new ManualClock(0),
+      random: seededRandom(2),
+      sliceGas: 100,
+    })
+    const spender = await rt.deploy('PAY_AGENT "bob", 5 -> a\nPAY_AGENT "bob", 5 -> b\nHALT [a, b]', {
+      balance: 100,
+      constitution: { spendPerDay: 8 },
+    })
+    const forbidden = await rt.deploy('KV_STORE "k", 1\nHALT 1', {
+      constitution: { deniedOpcodes: ['KV_STORE'] },
+    })
+    const spinner = await rt.deploy(':l\nJUMP l', {
+      gasLimit: 1_000_000,
+      constitution: { maxGasPerMinute: 1000 },
+    })
+    const other = await rt.deploy('SET i = 0\n:l\nADD i, 1 -> i\nLT i, 300 -> c\nJUMP_IF_TRUE c, l\nHALT i')
+    rt.start()
+    await rt.idle()
+    expect(rt.inspect(spender)?.result?.output).toEqual([true, false])
+    expect(rt.inspect(forbidden)?.result?.halt?.reason).toBe('PERMISSION_DENIED')
+    expect(rt.inspect(spinner)?.status).toBe('stopped')
+    expect(rt.inspect(spinner)?.message).toMatch(/anomaly/)
+    // the spinning agent did not starve the others
+    expect(rt.inspect(other)?.result?.output).toBe(300)
+  })
+
+  it('FORK_AGENT spawns a local agent from a region of the parent', async () => {
+    const rt = new AgentRuntime({ store: new MemoryKv(), clock: new ManualClock(0), random: seededRandom(9) })
+    const src = `FORK_AGENT "CHILD", "jobs" -> kid
+HALT kid
+.region CHILD locked
+KV_STORE "hello", "from child"
+HALT 42
+.end`
+    const parent = await rt.deploy(src)
+    rt.start()
+    await rt.idle()
+    await rt.idle()
+    const kid = rt.inspect(parent)?.result?.output as string
+    expect(kid).toMatch(/^[0-9a-f]{64}$/)
+    expect(rt.inspect(kid)?.result?.output).toBe(42)
+  })
+})
