@@ -66,7 +66,6 @@ const start: Command = {
       description: 'log level',
       choices: ['trace', 'debug', 'info', 'warn', 'error'],
     },
-    k: { type: 'integer', description: 'DHT bucket size k for this run', min: 2, max: 256 },
   },
   async run(ctx) {
     const root = repoOf(ctx)
