@@ -73,6 +73,18 @@ function mixValue(h: number, v: Value): number {
   return Math.imul(h ^ (Array.isArray(v) ? v.length + 0x2000 : 0x3000), 0x85ebca6b)
 }
 
+function operandValue(ins: Ins, i: number, regs: Value[]): Value {
+  const o = ins.args[i]
+  if (!o) return null
+  if (o.k === 1) return regs[o.s] ?? null
+  if (o.k === 0) return o.c
+  try {
+    return (o.f as (r: Value[]) => Value)(regs)
+  } catch {
+    return null
+  }
+}
+
 export class TraceRecorder {
   /** Full per-instruction records (export/replay) or digest only (live). */
   readonly full: boolean
@@ -116,8 +128,8 @@ export class TraceRecorder {
     this.count++
     this.digest = Math.imul(Math.imul(this.digest ^ pc, 0x9e3779b1) ^ gas, 0x85ebca6b)
     if (!this.full) return
-    const in0 = ins.k0 === 1 ? (regs[ins.s0] as Value) : ins.k0 === 0 ? ins.c0 : null
-    const in1 = ins.k1 === 1 ? (regs[ins.s1] as Value) : ins.k1 === 0 ? ins.c1 : null
+    const in0 = operandValue(ins, 0, regs)
+    const in1 = operandValue(ins, 1, regs)
     if (this.n === CHUNK) {
       this.chunks.push({ nums: this.nums, tags: this.tags })
       this.nums = new Float64Array(CHUNK * 5)
