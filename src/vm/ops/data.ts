@@ -53,7 +53,7 @@ function arith(name: string, op: string, doc: string, fast: (a: number, b: numbe
   }
 }
 
-function compare(name: string, op: string): OpSpec {
+function compare(name: string, op: string, fast: (a: number, b: number) => boolean): OpSpec {
   return {
     name,
     params: [v('a'), v('b')],
@@ -61,7 +61,9 @@ function compare(name: string, op: string): OpSpec {
     gas: 1,
     doc: `\`a ${op} b\` → boolean (numbers or strings; == and != compare any values structurally).`,
     run: (m, ins) => {
-      m.regs[ins.dst] = binop(op, a0(m, ins), a1(m, ins))
+      const a = a0(m, ins)
+      const b = a1(m, ins)
+      m.regs[ins.dst] = typeof a === 'number' && typeof b === 'number' ? fast(a, b) : binop(op, a, b)
       return CONTINUE
     },
   }
@@ -169,12 +171,12 @@ export const dataOps: OpSpec[] = [
       return CONTINUE
     },
   },
-  compare('EQ', '=='),
-  compare('NE', '!='),
-  compare('LT', '<'),
-  compare('LE', '<='),
-  compare('GT', '>'),
-  compare('GE', '>='),
+  compare('EQ', '==', (a, b) => a === b),
+  compare('NE', '!=', (a, b) => a !== b),
+  compare('LT', '<', (a, b) => a < b),
+  compare('LE', '<=', (a, b) => a <= b),
+  compare('GT', '>', (a, b) => a > b),
+  compare('GE', '>=', (a, b) => a >= b),
   {
     name: 'AND',
     params: [v('a'), v('b')],
