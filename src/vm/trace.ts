@@ -126,7 +126,7 @@ export class TraceRecorder {
   /** Trace hook: called before the check, with the gas left before the instruction. */
   begin(pc: number, gas: number, ins: Ins, regs: Value[]): void {
     this.count++
-    this.digest = Math.imul(Math.imul(this.digest ^ pc, 0x9e3779b1) ^ gas, 0x85ebca6b)
+    this.digest = Math.imul(this.digest ^ pc ^ (gas << 7), 0x9e3779b1)
     if (!this.full) return
     const in0 = operandValue(ins, 0, regs)
     const in1 = operandValue(ins, 1, regs)
@@ -148,7 +148,7 @@ export class TraceRecorder {
 
   /** Output of the step begun last. */
   end(v: Value): void {
-    this.digest = mixValue(this.digest, v)
+    this.digest = typeof v === 'number' ? Math.imul(this.digest ^ (v | 0), 0x85ebca6b) : mixValue(this.digest, v)
     if (!this.full) return
     this.n--
     this.put(2, v)
