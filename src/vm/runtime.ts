@@ -150,10 +150,7 @@ export class AgentRuntime {
       deniedOpcodes: agent.constitution.deniedOpcodes,
     })
     this.bus.register(id)
-    await this.store.put(
-      `meta/${id}`,
-      new TextEncoder().encode(JSON.stringify({ name: agent.info.name, constitution: agent.constitution })),
-    )
+    await this.saveMeta(agent)
     await this.checkpoint(agent, true)
     if (this.running) this.launch(agent)
     return id
@@ -241,7 +238,10 @@ export class AgentRuntime {
     for await (const [k, v] of this.store.entries('ckpt/')) {
       const id = k.slice(5)
       if (this.agents.has(id)) continue
-      let meta: { name: string; constitution: Constitution } = { name: id.slice(0, 8), constitution: {} }
+      let meta: { name: string; constitution: Constitution; stopped?: boolean; message?: string } = {
+        name: id.slice(0, 8),
+        constitution: {},
+      }
       const mb = await this.store.get(`meta/${id}`)
       if (mb) meta = JSON.parse(new TextDecoder().decode(mb)) as typeof meta
       const a = this.newAgent(id, meta.name, meta.constitution, [])
@@ -256,6 +256,9 @@ export class AgentRuntime {
         if (r.status !== 'suspended') {
           a.info.status = r.status === 'ok' ? 'done' : 'error'
           a.info.result = r
+        } else if (meta.stopped) {
+          a.info.status = 'stopped'
+          a.info.message = meta.message ?? 'stopped'
         }
       } catch (e) {
         a.info.status = 'quarantined'
@@ -320,6 +323,8 @@ export class AgentRuntime {
       if (r.status !== 'suspended') {
         a.info.status = r.status === 'ok' ? 'done' : 'error'
         a.info.result = r
+      } else if ((a.info.status as AgentStatus) === 'stopped') {
+        // stopped by the operator during this slice
       } else if (m.suspend?.kind === 'approval') {
         a.info.status = 'held'
       } else if (a.day.gas > (a.constitution.gasPerDay ?? Number.POSITIVE_INFINITY)) {
@@ -331,6 +336,7 @@ export class AgentRuntime {
       }
       const final = a.info.status === 'done' || a.info.status === 'error' || a.info.status === 'stopped'
       await this.checkpoint(a, final)
+      if (a.info.status === 'stopped') await this.saveMeta(a)
       if (final) return
       await new Promise<void>((r) => setImmediate(r))
     }
@@ -347,12 +353,35 @@ export class AgentRuntime {
     return true
   }
 
+  /** Stop one agent at its next slice boundary (resumable with `resume`). */
+  stopAgent(agentId: string, reason = 'stopped by operator'): boolean {
+    const a = this.agents.get(agentId)
+    if (!a || (a.info.status !== 'running' && a.info.status !== 'held')) return false
+    a.info.status = 'stopped'
+    a.info.message = reason
+    a.wake?.()
+    void this.saveMeta(a)
+    return true
+  }
+
+  private async saveMeta(a: Agent): Promise<void> {
+    const meta = {
+      name: a.info.name,
+      constitution: a.constitution,
+      stopped: a.info.status === 'stopped',
+      message: a.info.message,
+    }
+    await this.store.put(`meta/${a.info.id}`, new TextEncoder().encode(JSON.stringify(meta)))
+  }
+
   /** Resume a stopped agent (e.g. after raising its limits). */
   resume(agentId: string): boolean {
     const a = this.agents.get(agentId)
     if (a?.info.status !== 'stopped') return false
     a.info.status = 'running'
+    a.info.message = ''
     a.minute = { start: this.clock.now(), gas: 0 }
+    void this.saveMeta(a)
     if (this.running) this.launch(a)
     return true
   }

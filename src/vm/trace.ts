@@ -148,7 +148,8 @@ export class TraceRecorder {
 
   /** Output of the step begun last. */
   end(v: Value): void {
-    this.digest = typeof v === 'number' ? Math.imul(this.digest ^ (v | 0), 0x85ebca6b) : mixValue(this.digest, v)
+    this.digest =
+      typeof v === 'number' ? Math.imul(this.digest ^ (v | 0), 0x85ebca6b) : mixValue(this.digest, v)
     if (!this.full) return
     this.n--
     this.put(2, v)

@@ -100,3 +100,28 @@ HALT 42
     expect(rt.inspect(kid)?.result?.output).toBe(42)
   })
 })
+
+describe('operator controls', () => {
+  it('stopAgent stops at a slice boundary, survives a restart, and resume continues', async () => {
+    const store = new MemoryKv()
+    const rt = new AgentRuntime({ store, clock: new ManualClock(0), random: seededRandom(4), sliceGas: 50 })
+    const id = await rt.deploy(
+      'SET i = 0\n:l\nADD i, 1 -> i\nLT i, 2000 -> c\nJUMP_IF_TRUE c, l\nKV_STORE "i", i\nHALT i',
+      {
+        gasLimit: 100_000,
+      },
+    )
+    rt.start()
+    await tick()
+    expect(rt.stopAgent(id)).toBe(true)
+    await rt.idle()
+    expect(rt.inspect(id)?.status).toBe('stopped')
+    const rt2 = new AgentRuntime({ store, clock: new ManualClock(0), random: seededRandom(5), sliceGas: 50 })
+    await rt2.restore()
+    expect(rt2.inspect(id)?.status).toBe('stopped')
+    rt2.start()
+    expect(rt2.resume(id)).toBe(true)
+    await rt2.idle()
+    expect(rt2.inspect(id)?.result?.output).toBe(2000)
+  })
+})
