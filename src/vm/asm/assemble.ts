@@ -7,7 +7,7 @@
 import { asNumber, binop } from '../fault.ts'
 import type { Ins, Operand, OpSpec } from '../ops/types.ts'
 import { OPCODES, opcodeIndex, PLUGIN_OP } from '../table.ts'
-import { getMember, toText, truthy, type Value } from '../values.ts'
+import { getMember, toText, truthy, typeName, type Value } from '../values.ts'
 import { constValue, type Expr } from './expr.ts'
 import { type ArgNode, type Diagnostic, parseSource, type Stmt } from './parse.ts'
 
@@ -436,6 +436,14 @@ export function assemble(source: string, opts: AsmOptions = {}): AsmResult {
         }
       } else {
         ins.args[i] = compileArg(a, 'value')
+        const o = ins.args[i] as Operand
+        if (ps.type && o.k === 0 && o.c !== null && typeName(o.c) !== ps.type) {
+          err(
+            st.line,
+            a.col,
+            `${st.op}: operand '${ps.name}' must be a ${ps.type}, got ${typeName(o.c)} ${JSON.stringify(o.c)}`,
+          )
+        }
         if (
           spec.pluginParam === ps.name &&
           plugins &&

@@ -5,10 +5,15 @@ import { must } from '../gate.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
 import { gated } from './plugins.ts'
-import { arg, argOr, type Ins, type OpSpec } from './types.ts'
+import { arg, argOr, type Ins, type OpSpec, type ParamType } from './types.ts'
 import { atomically, put } from './util.ts'
 
-const p = (name: string, optional = false) => ({ name, kind: 'value' as const, optional })
+const p = (name: string, optional = false, type?: ParamType) => ({
+  name,
+  kind: 'value' as const,
+  optional,
+  type,
+})
 const MAX_WAIT_MS = 10 * 60 * 1000
 
 /** Pay `amount` credits to `to`, atomically (inside TX_BEGIN it is staged). Sets dst to the status. */
@@ -31,7 +36,7 @@ async function pay(m: Machine, ins: Ins, to: string, amount: number): Promise<nu
 export const swarmWalletOps: OpSpec[] = [
   {
     name: 'SWARM_CONNECT',
-    params: [p('channel')],
+    params: [p('channel', false, 'string')],
     result: true,
     gas: 20,
     async: true,
@@ -48,7 +53,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'SWARM_BROADCAST',
-    params: [p('topic'), p('data', true), p('reward', true), p('channel', true)],
+    params: [p('topic'), p('data', true), p('reward', true, 'number'), p('channel', true, 'string')],
     result: true,
     gas: 1,
     dynGas: (m, ins) => sizeOf(arg(m, ins, 1)) >>> 7,
@@ -71,7 +76,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'SEND_SWARM_MSG',
-    params: [p('to'), p('message'), p('reward', true)],
+    params: [p('to', false, 'string'), p('message'), p('reward', true, 'number')],
     result: true,
     gas: 5,
     dynGas: (m, ins) => sizeOf(arg(m, ins, 1)) >>> 7,
@@ -93,7 +98,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'RECV_SWARM_MSG',
-    params: [p('timeout_ms', true)],
+    params: [p('timeout_ms', true, 'number')],
     result: true,
     gas: 2,
     async: true,
@@ -145,7 +150,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'WAIT_FOR_RESPONSE',
-    params: [p('handle'), p('timeout_ms', true)],
+    params: [p('handle'), p('timeout_ms', true, 'number')],
     result: true,
     gas: 1,
     async: true,
@@ -173,7 +178,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'WAIT_FOR_TASK',
-    params: [p('handle'), p('timeout_ms', true)],
+    params: [p('handle'), p('timeout_ms', true, 'number')],
     result: true,
     gas: 1,
     async: true,
@@ -215,7 +220,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'CHECK_BALANCE',
-    params: [p('token', true), p('min', true)],
+    params: [p('token', true, 'string'), p('min', true, 'number')],
     result: true,
     gas: 2,
     async: true,
@@ -231,7 +236,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'PAY_AGENT',
-    params: [p('to'), p('amount'), p('token', true)],
+    params: [p('to', false, 'string'), p('amount', false, 'number'), p('token', true, 'string')],
     result: true,
     gas: 3,
     async: true,
@@ -240,7 +245,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'CHECK_PERMISSIONS',
-    params: [p('role'), p('action')],
+    params: [p('role', false, 'string'), p('action', false, 'string')],
     result: true,
     gas: 1,
     doc: "Whether the operator's policy lets `role` perform `action`.",
@@ -253,7 +258,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'CHECK_SIG',
-    params: [p('pubkey'), p('sig'), p('message')],
+    params: [p('pubkey', false, 'string'), p('sig', false, 'string'), p('message')],
     result: true,
     gas: 1,
     dynGas: (m, ins) => 20 + (sizeOf(arg(m, ins, 2)) >>> 8),

@@ -25,6 +25,16 @@ describe('verifier', () => {
     expect(m.some((e) => e.startsWith('x.avm:3:1 ADD is missing operand'))).toBe(true)
     expect(m.some((e) => e.includes("region 'L' is locked"))).toBe(true)
   })
+  it('checks the types of constant operands', () => {
+    const r = assemble('#define D "soon"\nWAIT D\nPAY_AGENT "bob", "ten"\nDOC_SEARCH "kb", [1], k="3"', {
+      file: 't.avm',
+    })
+    expect(r.errors.map(formatDiagnostic)).toEqual([
+      't.avm:2:6 WAIT: operand \'ms\' must be a number, got string "soon"',
+      't.avm:3:18 PAY_AGENT: operand \'amount\' must be a number, got string "ten"',
+      't.avm:4:23 DOC_SEARCH: operand \'k\' must be a number, got string "3"',
+    ])
+  })
   it('never throws on random text', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (s) => {

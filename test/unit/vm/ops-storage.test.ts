@@ -18,7 +18,11 @@ const cases: Case[] = [
     src: 'DOC_STORE "c", "d1", "text", [1, 0]\nDOC_FETCH "c", "d1" -> d\nDOC_FETCH "c", "d2" -> e\nHALT [d, e]',
     out: [{ id: 'd1', text: 'text', vector: [1, 0] }, null],
   },
-  { name: 'DOC_STORE rejects a non-vector', src: 'DOC_STORE "c", "d1", "t", "x"', halt: 'INVALID_OPERAND' },
+  {
+    name: 'DOC_STORE rejects a non-vector',
+    src: 'SET x = "x"\nDOC_STORE "c", "d1", "t", x',
+    halt: 'INVALID_OPERAND',
+  },
   {
     name: 'DOC_SEARCH cosine top-k',
     src: 'DOC_STORE "c", "a", "A", [1, 0]\nDOC_STORE "c", "b", "B", [0, 1]\nDOC_STORE "c", "ab", "AB", [1, 1]\nDOC_SEARCH "c", [1, 0.1], 2 -> h\nHALT [h[0].id, h[1].id]',
