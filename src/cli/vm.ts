@@ -5,18 +5,19 @@ import { Level } from 'level'
 import { UserError } from '../common/errors.ts'
 import type { KvOp, KvStore } from '../common/index.ts'
 import { seededRandom } from '../common/index.ts'
-import type { PluginRegistry } from '../vm/index.ts'
 import {
   assemble,
   breed,
   defaultRegistry,
   exportTrace,
   formatDiagnostic,
+  loadRegistry,
   offlineHost,
+  type PluginConfig,
+  type PluginRegistry,
   replayTrace,
   runSource,
 } from '../vm/index.ts'
-import { loadRegistry, type PluginConfig } from '../vm/plugins/loader.ts'
 import { type Command, printJson } from './command.ts'
 
 const pluginsFlag = {

@@ -1,13 +1,13 @@
 /**
  * The AVM: an assembly-style agent IR, its assembler/verifier, a gas-metered
  * interpreter with trace and replay, resumable state, and `AgentRuntime`
- * which hosts many agents on one node.
+ * which hosts many agents on one node. Language reference: docs/avm.md.
  *
  * @example
  * ```ts
  * import { runSource, offlineHost } from '../vm/index.ts'
  * const { result } = await runSource('ADD 2, 3 -> R\nHALT R', { gas: 100 })
- * // result: { status: 'ok', gasUsed: 2, output: 5, halt: null }
+ * // result: { status: 'ok', gasUsed: 1, output: 5, halt: null }
  * ```
  */
 export {
@@ -38,6 +38,7 @@ export type {
 } from './host.ts'
 export { DEFAULT_LIMITS, Machine, type MachineInit, type MachineLimits } from './interp.ts'
 export { defaultRegistry, httpTool, localEmbedder, PluginRegistry, REDUCERS } from './plugins/builtin.ts'
+export { loadPlugin, loadRegistry, type PluginConfig, type PluginDecl } from './plugins/loader.ts'
 export { exportTrace, offlineHost, type ReplayReport, replayTrace, runSource } from './run.ts'
 export {
   type AgentInfo,
