@@ -180,7 +180,8 @@ export class AgentRuntime {
       authorize: (_id, action: GatedAction): Decision => {
         const c = agent.constitution
         const key = `${action.kind}:${JSON.stringify(action.detail ?? null)}:${action.amount ?? 0}`
-        if (action.kind === 'pay' && action.amount !== undefined) {
+        const spends = action.kind === 'pay' || action.kind === 'reward'
+        if (spends && action.amount !== undefined) {
           this.rollDay(agent)
           if (agent.day.spent + action.amount > (c.spendPerDay ?? Number.POSITIVE_INFINITY)) {
             return { decision: 'deny', reason: `spend limit ${c.spendPerDay} per day` }
@@ -192,7 +193,7 @@ export class AgentRuntime {
           return { decision: 'hold', actionId }
         }
         agent.approved.delete(key)
-        if (action.kind === 'pay') agent.day.spent += action.amount ?? 0
+        if (spends) agent.day.spent += action.amount ?? 0
         return { decision: 'allow' }
       },
     }

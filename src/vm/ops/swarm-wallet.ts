@@ -5,7 +5,7 @@ import { must } from '../gate.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
 import { gated } from './plugins.ts'
-import { arg, argOr, type Ins, type OpSpec, type ParamType } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType } from './types.ts'
 import { atomically, put } from './util.ts'
 
 const p = (name: string, optional = false, type?: ParamType) => ({
@@ -31,6 +31,30 @@ async function pay(m: Machine, ins: Ins, to: string, amount: number): Promise<nu
   )
   if (!a.ok) m.log(`PAY_AGENT ${to} ${amount} failed: ${a.error}`)
   return put(m, ins, a.ok)
+}
+
+/**
+ * Pay a promised swarm reward. The instruction's result is already in place,
+ * so the checkpoint written with the payment is exact. A reward is never held
+ * for approval: a `hold` or `deny` from the constitution skips it (logged).
+ */
+async function payReward(m: Machine, to: string, amount: number): Promise<void> {
+  const d = await m.gate.call('policy.authorize', { kind: 'reward', amount, detail: to }, () =>
+    m.host.policy.authorize(m.agentId(), { kind: 'reward', amount, detail: to }),
+  )
+  const decision = d.ok && isMap(d.value) ? d.value.decision : 'deny'
+  if (decision !== 'allow') {
+    m.log(`reward of ${amount} to ${to} not paid (${String(decision)})`)
+    return
+  }
+  const a = await m.gate.call('wallet.pay', { to, amount }, () =>
+    atomically(
+      m,
+      (tx) => m.host.wallet.transfer(m.agentId(), to, amount, tx),
+      () => {},
+    ).then(() => true),
+  )
+  if (!a.ok) m.log(`reward of ${amount} to ${to} failed: ${a.error}`)
 }
 
 export const swarmWalletOps: OpSpec[] = [
@@ -163,17 +187,17 @@ export const swarmWalletOps: OpSpec[] = [
       )
       const msgs = a.ok && Array.isArray(a.value) ? a.value : []
       m.taskFailed = msgs.length === 0
+      m.set(
+        ins.dst,
+        msgs.map((x) => (isMap(x) ? (x.data ?? null) : null)),
+      )
       const reward = m.rewards[h]
       const first = msgs[0] ?? null
       if (reward && isMap(first) && typeof first.from === 'string') {
         delete m.rewards[h]
-        await pay(m, ins, first.from, reward)
+        await payReward(m, first.from, reward)
       }
-      return put(
-        m,
-        ins,
-        msgs.map((x) => (isMap(x) ? (x.data ?? null) : null)),
-      )
+      return CONTINUE
     },
   },
   {
