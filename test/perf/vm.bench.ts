@@ -4,6 +4,7 @@
  * state, and the same loop in QuickJS (with an interrupt handler) and in the
  * ethereumjs EVM, measured in the same run. Prints one Markdown section.
  */
+import { cpus, loadavg } from 'node:os'
 import { createEVM } from '@ethereumjs/evm'
 import { getQuickJS } from 'quickjs-emscripten'
 import { ManualClock, MemoryKv, seededRandom } from '../../src/common/index.ts'
@@ -128,10 +129,14 @@ async function switchCost(): Promise<{ perSwitchUs: number; slices: number }> {
     return performance.now() - t0
   }
   const instr = perAgentIter * 4 * agents
-  const small = await run(agents, slice)
-  const big = await run(agents, 1e9)
   const switches = instr / slice - agents
-  return { perSwitchUs: ((small - big) * 1000) / switches, slices: switches }
+  const per: number[] = []
+  for (let r = 0; r < 3; r++) {
+    const small = await run(agents, slice)
+    const big = await run(agents, 1e9)
+    per.push(((small - big) * 1000) / switches)
+  }
+  return { perSwitchUs: median(per), slices: switches }
 }
 
 async function checkpoint(): Promise<{ saveMs: number; restoreMs: number; bytes: number }> {
@@ -195,5 +200,9 @@ instructions per iteration. Medians of ${REPEATS} runs in one process.
 | Checkpoint restore (checksum + re-assemble + registers) | ${ck.restoreMs.toFixed(1)} ms |
 
 Goals from issue 3: ≥ 50 M metered instr/s with the trace off, ≥ 10× ethereumjs, trace on ≤ 35 % slower.
+Load average during this run: ${loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' / ')} on ${cpus().length} cores (shared machine: absolute rates vary several-fold with load;
+the ratios, measured in the same process and interleaved, are the stable figures).
 `
 process.stdout.write(out)
