@@ -97,5 +97,11 @@ describe('self opcodes', () => {
       seen.add(r.origin.S as string)
     }
     expect([...seen].sort()).toEqual(['A', 'B'])
+    const refused = breed(a, b, {
+      random: seededRandomForTest(1),
+      policy: (child) => ({ ok: !child.code.some((i) => i.name === 'HALT'), reason: 'no HALT allowed' }),
+    })
+    expect(refused).toMatchObject({ ok: false })
+    expect(refused.errors[0]?.message).toBe('policy: no HALT allowed')
   })
 })
