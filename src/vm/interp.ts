@@ -91,6 +91,10 @@ export class Machine {
   readonly limits: MachineLimits
   readonly asm: AsmOptions
   trace: TraceRecorder | null
+  /** Source the machine was created with (before any self-modification). */
+  readonly startSource: string
+  /** Saved state (base64) the traced run started from, when it did not start fresh. */
+  traceStart: string | null = null
   private readonly denied: Set<string>
   /** Instruction count (only maintained when tracing or introspecting). */
   counters = { hostCalls: 0, selfModifications: 0, plugins: 0, pluginFailures: 0 }
@@ -108,6 +112,7 @@ export class Machine {
     this.gate.counter = () => (this.trace ? this.trace.steps - 1 : 0)
     if (this.trace) this.trace.host = this.gate.records ?? []
     this.program = init.program
+    this.startSource = init.program.source
     this.code = this.prepare(init.program)
     this.regs = new Array(init.program.regNames.length).fill(null)
     this.sizes = new Array(init.program.regNames.length).fill(0)
@@ -287,6 +292,7 @@ export class Machine {
         if (ins.dyn !== null) cost += ins.dyn(this, ins)
         // trace hook
         if (tr !== null) {
+          if (tr.steps >= tr.limit) break
           tr.begin(pc, gas, ins, this.regs)
         }
         // check + useGas (the single place the loop spends gas)

@@ -24,6 +24,7 @@ import type { RunResult } from './halts.ts'
 import type { Decision, GatedAction, Host, Policy } from './host.ts'
 import { Machine } from './interp.ts'
 import { PluginRegistry } from './plugins/builtin.ts'
+import { exportTrace } from './run.ts'
 import { restoreMachine, serializeState, VmStateError } from './state.ts'
 import type { Value } from './values.ts'
 import { KvWallet } from './wallet.ts'
@@ -65,6 +66,8 @@ export interface DeployOptions {
   constitution?: Constitution
   /** 32-byte seed for the agent key (default: from the runtime's Random). */
   seed?: Uint8Array
+  /** Record a trace (host answers + digest) for `exportTrace`; kept across restarts. */
+  trace?: boolean
 }
 
 export type AgentStatus = 'running' | 'waiting' | 'held' | 'done' | 'error' | 'stopped' | 'quarantined'
@@ -82,6 +85,8 @@ export interface AgentInfo {
 
 interface Agent {
   info: AgentInfo
+  trace: boolean
+  inputs: Record<string, Value>
   machine: Machine | null
   constitution: Constitution
   approved: Set<string>
@@ -140,6 +145,8 @@ export class AgentRuntime {
       opts.constitution ?? {},
       r.program.capabilities,
     )
+    agent.trace = opts.trace === true
+    agent.inputs = opts.inputs ?? {}
     if (opts.balance) await this.wallet.mint(id, opts.balance)
     agent.machine = new Machine({
       program: r.program,
@@ -148,6 +155,7 @@ export class AgentRuntime {
       inputs: opts.inputs,
       asm: this.asmOptions(),
       deniedOpcodes: agent.constitution.deniedOpcodes,
+      trace: agent.trace,
     })
     this.bus.register(id)
     await this.saveMeta(agent)
@@ -159,6 +167,8 @@ export class AgentRuntime {
   private newAgent(id: string, name: string, constitution: Constitution, capabilities: string[]): Agent {
     const now = this.clock.now()
     const a: Agent = {
+      trace: false,
+      inputs: {},
       info: { id, name, status: 'running', gasUsed: 0, result: null, capabilities, held: null, message: '' },
       machine: null,
       constitution,
@@ -239,17 +249,27 @@ export class AgentRuntime {
     for await (const [k, v] of this.store.entries('ckpt/')) {
       const id = k.slice(5)
       if (this.agents.has(id)) continue
-      let meta: { name: string; constitution: Constitution; stopped?: boolean; message?: string } = {
+      let meta: {
+        name: string
+        constitution: Constitution
+        stopped?: boolean
+        message?: string
+        trace?: boolean
+        inputs?: Record<string, Value>
+      } = {
         name: id.slice(0, 8),
         constitution: {},
       }
       const mb = await this.store.get(`meta/${id}`)
       if (mb) meta = JSON.parse(new TextDecoder().decode(mb)) as typeof meta
       const a = this.newAgent(id, meta.name, meta.constitution, [])
+      a.trace = meta.trace === true
+      a.inputs = meta.inputs ?? {}
       try {
         a.machine = restoreMachine(v, this.hostFor(a), {
           asm: this.asmOptions(),
           deniedOpcodes: meta.constitution.deniedOpcodes,
+          trace: a.trace,
         })
         a.info.capabilities = a.machine.program.capabilities
         a.info.gasUsed = a.machine.gasUsed
@@ -371,6 +391,8 @@ export class AgentRuntime {
       constitution: a.constitution,
       stopped: a.info.status === 'stopped',
       message: a.info.message,
+      trace: a.trace,
+      inputs: a.inputs,
     }
     await this.store.put(`meta/${a.info.id}`, new TextEncoder().encode(JSON.stringify(meta)))
   }
@@ -385,6 +407,25 @@ export class AgentRuntime {
     void this.saveMeta(a)
     if (this.running) this.launch(a)
     return true
+  }
+
+  /**
+   * The JSONL trace of an agent deployed with `trace: true`, since its deploy
+   * or its last restore (the starting state is embedded). Replay it with
+   * `replayTrace`. Not while the agent waits on a host call.
+   */
+  async exportTrace(agentId: string): Promise<string> {
+    const a = this.agents.get(agentId)
+    const m = a?.machine
+    if (!a || !m) throw new VmStateError('BAD_STATE', `no agent ${agentId}`)
+    return exportTrace(m, {
+      file: m.program.file,
+      source: m.startSource,
+      agentId,
+      gasLimit: m.gasLimit,
+      inputs: a.inputs,
+      asm: this.asmOptions(),
+    })
   }
 
   list(): AgentInfo[] {

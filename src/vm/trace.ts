@@ -29,6 +29,8 @@ export interface TraceHeader {
   inputs: Record<string, Value>
   /** Assembler options of the run (plugin names and plugin opcodes). */
   asm?: AsmOptions
+  /** True when the run had not finished at export: replay stops after `steps` instructions. */
+  partial?: boolean
   /** Gas rules of the plugins (prices must be identical on replay). */
   pluginGas?: Record<string, { base: number; perKb?: number }>
 }
@@ -90,6 +92,8 @@ export class TraceRecorder {
   readonly full: boolean
   /** Rolling digest of (pc, gas, output) over all steps. */
   digest = 0x811c9dc5
+  /** Stop the run before this many steps (replay of a run exported mid-way). */
+  limit = Number.POSITIVE_INFINITY
   private count = 0
   private chunks: Chunk[] = []
   private nums: Float64Array

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock, MemoryKv, seededRandom } from '../../../src/common/index.ts'
-import { AgentRuntime } from '../../../src/vm/index.ts'
+import { AgentRuntime, replayTrace } from '../../../src/vm/index.ts'
 
 const tick = () => new Promise((r) => setTimeout(r, 1))
 
@@ -123,5 +123,57 @@ describe('operator controls', () => {
     expect(rt2.resume(id)).toBe(true)
     await rt2.idle()
     expect(rt2.inspect(id)?.result?.output).toBe(2000)
+  })
+})
+
+describe('done-when scenario (runtime level)', () => {
+  it('pays, stores and searches docs, patches itself, survives a crash with identical balances, and its trace replays', async () => {
+    const store = new MemoryKv()
+    const pending: (() => void)[] = []
+    const rt1 = new AgentRuntime({
+      store,
+      clock: new ManualClock(0),
+      random: seededRandom(11),
+      sleep: () => new Promise<void>((r) => pending.push(r)),
+    })
+    const bob = await rt1.deploy('HALT 0', { name: 'bob' })
+    const src = `DOC_EMBED "kb", "a", "cats purr and chase mice"
+DOC_EMBED "kb", "b", "stock markets fell today"
+CALC_EMBED "a purring cat" -> q
+DOC_SEARCH "kb", q, 1 -> hits
+PAY_AGENT BOB, 10 -> paid
+WAIT 1000
+SELF_OBSERVER_MODE true
+SELF_MODIFY "S", ":s\\n  SET v = 2\\n  RET" -> ok
+SELF_OBSERVER_MODE false
+CALL s
+PAY_AGENT BOB, 5
+HALT [hits[0].id, v, ok]
+.region S editable
+:s
+  SET v = 1
+  RET
+.end`
+    const id = await rt1.deploy(src, { name: 'main', balance: 100, inputs: { BOB: bob }, trace: true })
+    rt1.start()
+    while (pending.length < 1) await tick()
+    expect(await rt1.wallet.balance(bob)).toBe(10)
+    // crash: the node disappears inside WAIT; nothing is flushed
+    const rt2 = new AgentRuntime({
+      store,
+      clock: new ManualClock(5000),
+      random: seededRandom(12),
+      sleep: async () => {},
+    })
+    await rt2.restore()
+    rt2.start()
+    await rt2.idle()
+    expect(rt2.inspect(id)?.result?.output).toEqual(['a', 2, true])
+    expect(await rt2.wallet.balance(bob)).toBe(15)
+    expect(await rt2.wallet.balance(id)).toBe(85)
+    const trace = await rt2.exportTrace(id)
+    const rep = await replayTrace(trace)
+    expect(rep.ok).toBe(true)
+    expect(rep.result.output).toEqual(['a', 2, true])
   })
 })
