@@ -22,6 +22,7 @@ export {
 export { type Diagnostic, formatDiagnostic } from './asm/parse.ts'
 export { type BreedOptions, type BreedResult, breed } from './breed.ts'
 export { LocalBus, type RemoteMessenger } from './bus.ts'
+export { type Constitution, ConstitutionGuard, type Usage } from './constitution.ts'
 export { cosine, EMBED_DIM, embedText } from './embedder.ts'
 export { HALT, type Halt, type HaltReason, type RunResult, type RunStatus } from './halts.ts'
 export type {
@@ -45,7 +46,6 @@ export {
   AgentRuntime,
   type AgentRuntimeInit,
   type AgentStatus,
-  type Constitution,
   type DeployOptions,
 } from './runtime.ts'
 export { decodeState, encodeState, restoreMachine, serializeState, VmStateError } from './state.ts'

@@ -20,29 +20,15 @@ import {
 import { type AsmOptions, assemble } from './asm/assemble.ts'
 import { formatDiagnostic } from './asm/parse.ts'
 import { LocalBus, type RemoteMessenger } from './bus.ts'
+import { type Constitution, ConstitutionGuard, type Usage } from './constitution.ts'
 import type { RunResult } from './halts.ts'
-import type { Decision, GatedAction, Host, Policy } from './host.ts'
+import type { GatedAction, Host, Policy } from './host.ts'
 import { Machine } from './interp.ts'
 import { PluginRegistry } from './plugins/builtin.ts'
 import { exportTrace } from './run.ts'
 import { restoreMachine, serializeState, VmStateError } from './state.ts'
 import type { Value } from './values.ts'
 import { KvWallet } from './wallet.ts'
-
-const DAY_MS = 24 * 3600 * 1000
-
-export interface Constitution {
-  /** Credits an agent may pay per day. @default Infinity */
-  spendPerDay?: number
-  /** Gas an agent may use per day. @default Infinity */
-  gasPerDay?: number
-  /** Opcodes the agent may not execute. */
-  deniedOpcodes?: string[]
-  /** Action kinds (pay, fork, self_modify, tool_write) held for operator approval. */
-  approvalRequired?: string[]
-  /** Anomaly stop: more than this much gas within one minute of clock time. @default Infinity */
-  maxGasPerMinute?: number
-}
 
 export interface AgentRuntimeInit {
   store: KvStore
@@ -88,10 +74,7 @@ interface Agent {
   trace: boolean
   inputs: Record<string, Value>
   machine: Machine | null
-  constitution: Constitution
-  approved: Set<string>
-  day: { start: number; spent: number; gas: number }
-  minute: { start: number; gas: number }
+  guard: ConstitutionGuard
   wake: (() => void) | null
   loop: Promise<void> | null
   /** Host calls made at the last checkpoint. */
@@ -154,7 +137,7 @@ export class AgentRuntime {
       gasLimit: opts.gasLimit ?? 1_000_000,
       inputs: opts.inputs,
       asm: this.asmOptions(),
-      deniedOpcodes: agent.constitution.deniedOpcodes,
+      deniedOpcodes: agent.guard.rules.deniedOpcodes,
       trace: agent.trace,
     })
     this.bus.register(id)
@@ -164,17 +147,20 @@ export class AgentRuntime {
     return id
   }
 
-  private newAgent(id: string, name: string, constitution: Constitution, capabilities: string[]): Agent {
+  private newAgent(
+    id: string,
+    name: string,
+    constitution: Constitution,
+    capabilities: string[],
+    usage?: Usage,
+  ): Agent {
     const now = this.clock.now()
     const a: Agent = {
       trace: false,
       inputs: {},
       info: { id, name, status: 'running', gasUsed: 0, result: null, capabilities, held: null, message: '' },
       machine: null,
-      constitution,
-      approved: new Set(),
-      day: { start: now, spent: 0, gas: 0 },
-      minute: { start: now, gas: 0 },
+      guard: new ConstitutionGuard(constitution, now, usage),
       wake: null,
       loop: null,
       savedCalls: -1,
@@ -187,24 +173,14 @@ export class AgentRuntime {
     return {
       checkPermission: (id, role, action) => this.init.checkPermission?.(id, role, action) ?? true,
       securityCheck: (id, obj) => this.init.securityCheck?.(id, obj) ?? { ok: true },
-      authorize: (_id, action: GatedAction): Decision => {
-        const c = agent.constitution
-        const key = `${action.kind}:${JSON.stringify(action.detail ?? null)}:${action.amount ?? 0}`
-        const spends = action.kind === 'pay' || action.kind === 'reward'
-        if (spends && action.amount !== undefined) {
-          this.rollDay(agent)
-          if (agent.day.spent + action.amount > (c.spendPerDay ?? Number.POSITIVE_INFINITY)) {
-            return { decision: 'deny', reason: `spend limit ${c.spendPerDay} per day` }
-          }
-        }
-        if ((c.approvalRequired ?? []).includes(action.kind) && !agent.approved.has(key)) {
-          const actionId = `${agent.info.id.slice(0, 8)}-${++this.actionSeq}`
-          agent.info.held = { actionId, action: key }
-          return { decision: 'hold', actionId }
-        }
-        agent.approved.delete(key)
-        if (spends) agent.day.spent += action.amount ?? 0
-        return { decision: 'allow' }
+      authorize: (_id, action: GatedAction) => {
+        const d = agent.guard.authorize(
+          action,
+          this.clock.now(),
+          () => `${agent.info.id.slice(0, 8)}-${++this.actionSeq}`,
+        )
+        agent.info.held = agent.guard.held
+        return d
       },
     }
   }
@@ -221,26 +197,24 @@ export class AgentRuntime {
       plugins: this.plugins,
       policy: this.policyFor(agent),
       onCommit: (tx: KvTransaction) => {
+        // the checkpoint and the constitution's usage commit in the same batch as the payment
         if (agent.machine) tx.put(`ckpt/${agent.info.id}`, serializeState(agent.machine, true))
+        tx.put(`meta/${agent.info.id}`, this.metaBytes(agent))
       },
     }
-  }
-
-  private rollDay(a: Agent): void {
-    const now = this.clock.now()
-    if (now - a.day.start >= DAY_MS) a.day = { start: now, spent: 0, gas: 0 }
   }
 
   /**
    * Persist the agent. Pure computation is deterministic, so a slice that made
    * no host call needs no checkpoint: after a crash it is simply re-executed.
    */
-  private async checkpoint(a: Agent, force = false): Promise<void> {
+  private async checkpoint(a: Agent, force = false): Promise<boolean> {
     const m = a.machine
-    if (!m || m.tx) return
-    if (!force && m.gate.calls === a.savedCalls) return
+    if (!m || m.tx) return false
+    if (!force && m.gate.calls === a.savedCalls) return false
     a.savedCalls = m.gate.calls
     await this.store.put(`ckpt/${a.info.id}`, serializeState(m))
+    return true
   }
 
   /** Resume every agent checkpointed in the store (after a restart); corrupt ones are quarantined. */
@@ -256,13 +230,14 @@ export class AgentRuntime {
         message?: string
         trace?: boolean
         inputs?: Record<string, Value>
+        usage?: Usage
       } = {
         name: id.slice(0, 8),
         constitution: {},
       }
       const mb = await this.store.get(`meta/${id}`)
       if (mb) meta = JSON.parse(new TextDecoder().decode(mb)) as typeof meta
-      const a = this.newAgent(id, meta.name, meta.constitution, [])
+      const a = this.newAgent(id, meta.name, meta.constitution, [], meta.usage)
       a.trace = meta.trace === true
       a.inputs = meta.inputs ?? {}
       try {
@@ -336,11 +311,7 @@ export class AgentRuntime {
       if (!this.running) return // stopped while waiting: keep the last checkpoint
       const used = m.gasUsed - before
       a.info.gasUsed = m.gasUsed
-      this.rollDay(a)
-      a.day.gas += used
-      const now = this.clock.now()
-      if (now - a.minute.start >= 60_000) a.minute = { start: now, gas: 0 }
-      a.minute.gas += used
+      const limit = a.guard.recordGas(used, this.clock.now())
       if (r.status !== 'suspended') {
         a.info.status = r.status === 'ok' ? 'done' : 'error'
         a.info.result = r
@@ -348,16 +319,12 @@ export class AgentRuntime {
         // stopped by the operator during this slice
       } else if (m.suspend?.kind === 'approval') {
         a.info.status = 'held'
-      } else if (a.day.gas > (a.constitution.gasPerDay ?? Number.POSITIVE_INFINITY)) {
+      } else if (limit !== null) {
         a.info.status = 'stopped'
-        a.info.message = `gas per day limit ${a.constitution.gasPerDay} reached`
-      } else if (a.minute.gas > (a.constitution.maxGasPerMinute ?? Number.POSITIVE_INFINITY)) {
-        a.info.status = 'stopped'
-        a.info.message = `anomaly stop: ${a.minute.gas} gas within a minute`
+        a.info.message = limit
       }
       const final = a.info.status === 'done' || a.info.status === 'error' || a.info.status === 'stopped'
-      await this.checkpoint(a, final)
-      if (a.info.status === 'stopped') await this.saveMeta(a)
+      if (await this.checkpoint(a, final)) await this.saveMeta(a)
       if (final) return
       await new Promise<void>((r) => setImmediate(r))
     }
@@ -366,8 +333,7 @@ export class AgentRuntime {
   /** Release a held action; the agent re-executes it. */
   approve(agentId: string, actionId: string): boolean {
     const a = this.agents.get(agentId)
-    if (!a?.info.held || a.info.held.actionId !== actionId) return false
-    a.approved.add(a.info.held.action)
+    if (!a?.guard.approve(actionId)) return false
     a.info.held = null
     a.info.status = 'running'
     a.wake?.()
@@ -385,16 +351,21 @@ export class AgentRuntime {
     return true
   }
 
-  private async saveMeta(a: Agent): Promise<void> {
+  private metaBytes(a: Agent): Uint8Array {
     const meta = {
       name: a.info.name,
-      constitution: a.constitution,
+      constitution: a.guard.rules,
+      usage: a.guard.usage,
       stopped: a.info.status === 'stopped',
       message: a.info.message,
       trace: a.trace,
       inputs: a.inputs,
     }
-    await this.store.put(`meta/${a.info.id}`, new TextEncoder().encode(JSON.stringify(meta)))
+    return new TextEncoder().encode(JSON.stringify(meta))
+  }
+
+  private async saveMeta(a: Agent): Promise<void> {
+    await this.store.put(`meta/${a.info.id}`, this.metaBytes(a))
   }
 
   /** Resume a stopped agent (e.g. after raising its limits). */
@@ -403,7 +374,7 @@ export class AgentRuntime {
     if (a?.info.status !== 'stopped') return false
     a.info.status = 'running'
     a.info.message = ''
-    a.minute = { start: this.clock.now(), gas: 0 }
+    a.guard.resetRate(this.clock.now())
     void this.saveMeta(a)
     if (this.running) this.launch(a)
     return true

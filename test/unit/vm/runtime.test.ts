@@ -177,3 +177,37 @@ HALT [hits[0].id, v, ok]
     expect(rep.result.output).toEqual(['a', 2, true])
   })
 })
+
+describe('constitution usage survives a restart', () => {
+  it('the day spend already used is not reset by restarting the node', async () => {
+    const store = new MemoryKv()
+    const rt = new AgentRuntime({ store, clock: new ManualClock(0), random: seededRandom(21) })
+    const id = await rt.deploy('PAY_AGENT "bob", 6 -> a\nWAIT 10\nPAY_AGENT "bob", 6 -> b\nHALT [a, b]', {
+      balance: 100,
+      constitution: { spendPerDay: 10 },
+    })
+    const pending: (() => void)[] = []
+    const rt1 = new AgentRuntime({
+      store,
+      clock: new ManualClock(0),
+      random: seededRandom(22),
+      sleep: () => new Promise<void>((r) => pending.push(r)),
+    })
+    await rt1.restore()
+    rt1.start()
+    while (pending.length < 1) await tick()
+    // crash after the first payment; a new node process resumes
+    const rt2 = new AgentRuntime({
+      store,
+      clock: new ManualClock(1000),
+      random: seededRandom(23),
+      sleep: async () => {},
+    })
+    await rt2.restore()
+    rt2.start()
+    await rt2.idle()
+    expect(rt2.inspect(id)?.result?.output).toEqual([true, false])
+    expect(await rt2.wallet.balance('bob')).toBe(6)
+    void rt
+  })
+})
