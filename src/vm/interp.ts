@@ -292,8 +292,7 @@ export class Machine {
         if (ins.dyn !== null) cost += ins.dyn(this, ins)
         // trace hook
         if (tr !== null) {
-          if (tr.steps >= tr.limit) break
-          tr.begin(pc, gas, ins, this.regs)
+          if (!tr.begin(pc, gas, ins, this.regs)) break
         }
         // check + useGas (the single place the loop spends gas)
         if (cost > gas) {

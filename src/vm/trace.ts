@@ -128,10 +128,11 @@ export class TraceRecorder {
   }
 
   /** Trace hook: called before the check, with the gas left before the instruction. */
-  begin(pc: number, gas: number, ins: Ins, regs: Value[]): void {
+  begin(pc: number, gas: number, ins: Ins, regs: Value[]): boolean {
+    if (this.count >= this.limit) return false
     this.count++
     this.digest = Math.imul(this.digest ^ pc ^ (gas << 7), 0x9e3779b1)
-    if (!this.full) return
+    if (!this.full) return true
     const in0 = operandValue(ins, 0, regs)
     const in1 = operandValue(ins, 1, regs)
     if (this.n === CHUNK) {
@@ -148,6 +149,7 @@ export class TraceRecorder {
     this.nums[b + 4] = 0
     this.tags[this.n * 3 + 2] = 2
     this.n++
+    return true
   }
 
   /** Output of the step begun last. */
