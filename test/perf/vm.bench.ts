@@ -167,13 +167,27 @@ const off: number[] = []
 const on: number[] = []
 const qjs: number[] = []
 const eth: number[] = []
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
+// phases: the AVM (trace off/on interleaved), then QuickJS, then the EVM, with a GC between runs,
+// so one engine's garbage does not slow down the next one's measurement
 for (let r = 0; r < REPEATS; r++) {
-  log(`repeat ${r + 1}/${REPEATS}`)
+  log(`avm repeat ${r + 1}/${REPEATS}`)
+  gc()
   off.push(await avm(false))
+  gc()
   on.push(await avm(true))
+}
+for (let r = 0; r < REPEATS; r++) {
+  log(`quickjs repeat ${r + 1}/${REPEATS}`)
+  gc()
   qjs.push(await quickjs())
+}
+for (let r = 0; r < REPEATS; r++) {
+  log(`evm repeat ${r + 1}/${REPEATS}`)
+  gc()
   eth.push(await ethereum())
 }
+gc()
 const sw = await switchCost()
 const ck = await checkpoint()
 const mOff = median(off)
@@ -184,7 +198,8 @@ const mE = median(eth)
 const out = `## AVM (\`npm run bench -- vm\`)
 
 Arithmetic loop \`acc += i; i++; while i < N\` (N = ${ITER.toLocaleString('en')}): 4 metered AVM
-instructions per iteration. Medians of ${REPEATS} runs in one process.
+instructions per iteration. Medians of ${REPEATS} runs per engine in one process (engines measured one after
+the other, a GC before each run).
 
 | Engine | Rate | Ratio |
 |---|---|---|
@@ -203,6 +218,6 @@ Goals from issue 3: ≥ 50 M metered instr/s with the trace off, ≥ 10× ethere
 Load average during this run: ${loadavg()
   .map((x) => x.toFixed(1))
   .join(' / ')} on ${cpus().length} cores (shared machine: absolute rates vary several-fold with load;
-the ratios, measured in the same process and interleaved, are the stable figures).
+the ratios, measured in the same process minutes apart, are the more stable figures).
 `
 process.stdout.write(out)
