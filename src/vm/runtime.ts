@@ -22,7 +22,7 @@ import { formatDiagnostic } from './asm/parse.ts'
 import { LocalBus, type RemoteMessenger } from './bus.ts'
 import { type Constitution, ConstitutionGuard, type Usage } from './constitution.ts'
 import type { RunResult } from './halts.ts'
-import type { GatedAction, Host, Policy } from './host.ts'
+import type { GatedAction, Host, Policy, Wallet } from './host.ts'
 import { Machine } from './interp.ts'
 import { PluginRegistry } from './plugins/builtin.ts'
 import { exportTrace } from './run.ts'
@@ -31,7 +31,14 @@ import type { Value } from './values.ts'
 import { KvWallet } from './wallet.ts'
 
 export interface AgentRuntimeInit {
+  /** Node storage for agents (checkpoints, KV, documents) and, by default, the wallet. */
   store: KvStore
+  /**
+   * Credits. Must write through the `KvTransaction` it is given, over `store`, so a
+   * payment, the agent's storage writes and its checkpoint commit together.
+   * @default new KvWallet(store)
+   */
+  wallet?: Wallet
   clock: Clock
   random: Random
   plugins?: PluginRegistry
@@ -83,7 +90,7 @@ interface Agent {
 
 export class AgentRuntime {
   readonly bus = new LocalBus()
-  readonly wallet: KvWallet
+  readonly wallet: Wallet
   readonly plugins: PluginRegistry
   private readonly store: KvStore
   private readonly clock: Clock
@@ -101,7 +108,7 @@ export class AgentRuntime {
     this.clock = init.clock
     this.random = init.random
     this.sliceGas = init.sliceGas ?? 10_000
-    this.wallet = new KvWallet(init.store)
+    this.wallet = init.wallet ?? new KvWallet(init.store)
     this.plugins = init.plugins ?? new PluginRegistry()
     if (init.remote) this.bus.remote = init.remote
     if (init.sleep) this.bus.sleep = init.sleep
@@ -130,7 +137,12 @@ export class AgentRuntime {
     )
     agent.trace = opts.trace === true
     agent.inputs = opts.inputs ?? {}
-    if (opts.balance) await this.wallet.mint(id, opts.balance)
+    if (opts.balance) {
+      const w = this.wallet as Partial<KvWallet>
+      if (typeof w.mint !== 'function')
+        throw new VmStateError('BAD_STATE', 'this wallet cannot mint an initial balance')
+      await w.mint.call(this.wallet, id, opts.balance)
+    }
     agent.machine = new Machine({
       program: r.program,
       host: this.hostFor(agent),
