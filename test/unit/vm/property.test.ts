@@ -1,6 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { assemble, Machine, OPCODES, offlineHost } from '../../../src/vm/index.ts'
+import {
+  assemble,
+  Machine,
+  OPCODES,
+  offlineHost,
+  restoreMachine,
+  serializeState,
+} from '../../../src/vm/index.ts'
 
 const operand = fc.oneof(
   fc.constantFrom(
@@ -82,5 +89,45 @@ describe('memory cap', () => {
     const res = await m.run()
     expect(res.halt?.reason).toBe('MEMORY_LIMIT')
     expect(res.halt?.message).toMatch(/over the 16777216-byte cap/)
+  })
+})
+
+describe('property: interrupting a run with save/restore changes nothing', () => {
+  const src = `SET i = 0
+SET acc = []
+:l
+  MUL i, i -> sq
+  LIST_PUSH acc, sq -> acc
+  KV_STORE "last", sq
+  CALL bump
+  LT i, 40 -> c
+  JUMP_IF_TRUE c, l
+KV_FETCH "last" -> last
+HALT [acc.length, last, i]
+:bump
+  ADD i, 1 -> i
+  RET`
+  it('same output and gas for any slicing', async () => {
+    const program = assemble(src).program as NonNullable<ReturnType<typeof assemble>['program']>
+    const ref = await new Machine({ program, host: offlineHost(), gasLimit: 100_000 }).run()
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 30 }),
+        async (slices) => {
+          const host = offlineHost()
+          let m = new Machine({ program, host, gasLimit: 100_000 })
+          let k = 0
+          for (;;) {
+            const r = await m.run(slices[k++ % slices.length])
+            if (r.status !== 'suspended') {
+              expect(r).toEqual(ref)
+              return
+            }
+            m = restoreMachine(serializeState(m), host)
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
   })
 })
