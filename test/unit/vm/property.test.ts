@@ -2,9 +2,11 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   assemble,
+  exportTrace,
   Machine,
   OPCODES,
   offlineHost,
+  replayTrace,
   restoreMachine,
   serializeState,
 } from '../../../src/vm/index.ts'
@@ -128,6 +130,32 @@ HALT [acc.length, last, i]
         },
       ),
       { numRuns: 40 },
+    )
+  })
+})
+
+describe('property: every traced run replays exactly', () => {
+  it('random programs: export the trace, replay it, no divergence', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 12 }), async (lines) => {
+        const source = lines.join('\n')
+        const r = assemble(source)
+        if (!r.program) return
+        const host = offlineHost()
+        const inputs = { R_state: { x: [1] } }
+        const m = new Machine({ program: r.program, host, gasLimit: 300, inputs, trace: true })
+        await m.run()
+        const text = await exportTrace(m, {
+          file: 'p.avm',
+          source,
+          agentId: host.agentId,
+          gasLimit: 300,
+          inputs,
+        })
+        const rep = await replayTrace(text)
+        expect(rep.divergence).toBeNull()
+      }),
+      { numRuns: 150 },
     )
   })
 })
