@@ -26,6 +26,7 @@ const median = (xs: number[]) => {
 const fmt = (x: number) =>
   x >= 1e6 ? `${(x / 1e6).toFixed(1)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(2)
 
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const ITER = 2_000_000
 const loopSrc = (n: number) => `SET i = 0
 SET acc = 0
@@ -110,33 +111,30 @@ async function ethereum(): Promise<number> {
   return (n * 12) / dt // opcodes per second
 }
 
+/**
+ * Agent switch cost: 50 agents spinning on `JUMP` with 1-gas slices, so every
+ * slice is one instruction plus a full scheduling round (run() entry and exit,
+ * slice accounting, checkpoint decision, yield to the event loop).
+ */
 async function switchCost(): Promise<{ perSwitchUs: number; slices: number }> {
   const agents = 50
-  const slice = 200
-  const perAgentIter = 5000
-  const src = loopSrc(perAgentIter)
-  const run = async (k: number, sliceGas: number) => {
+  const perAgent = 1000
+  const per: number[] = []
+  for (let r = 0; r < 3; r++) {
     const rt = new AgentRuntime({
       store: new MemoryKv(),
       clock: new ManualClock(0),
-      random: seededRandom(1),
-      sliceGas,
+      random: seededRandom(r + 1),
+      sliceGas: 1,
     })
-    for (let i = 0; i < k; i++) await rt.deploy(src, { gasLimit: 1e9 })
+    for (let i = 0; i < agents; i++) await rt.deploy(':l\nJUMP l', { gasLimit: perAgent })
+    gc()
     const t0 = performance.now()
     rt.start()
     await rt.idle()
-    return performance.now() - t0
+    per.push(((performance.now() - t0) * 1000) / (agents * perAgent))
   }
-  const instr = perAgentIter * 4 * agents
-  const switches = instr / slice - agents
-  const per: number[] = []
-  for (let r = 0; r < 3; r++) {
-    const small = await run(agents, slice)
-    const big = await run(agents, 1e9)
-    per.push(((small - big) * 1000) / switches)
-  }
-  return { perSwitchUs: median(per), slices: switches }
+  return { perSwitchUs: median(per), slices: agents * perAgent }
 }
 
 async function checkpoint(): Promise<{ saveMs: number; restoreMs: number; bytes: number }> {
@@ -167,7 +165,6 @@ const off: number[] = []
 const on: number[] = []
 const qjs: number[] = []
 const eth: number[] = []
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 // phases: the AVM (trace off/on interleaved), then QuickJS, then the EVM, with a GC between runs,
 // so one engine's garbage does not slow down the next one's measurement
 for (let r = 0; r < REPEATS; r++) {
@@ -210,7 +207,7 @@ the other, a GC before each run).
 
 | Runtime cost | Median |
 |---|---|
-| Agent switch (50 agents, 200-gas slices, ${fmt(sw.slices)} switches) | ${sw.perSwitchUs.toFixed(2)} µs per switch |
+| Agent switch (50 agents, 1-gas slices, ${fmt(sw.slices)} slices; includes the one instruction) | ${sw.perSwitchUs.toFixed(2)} µs per switch |
 | Checkpoint save, ${(ck.bytes / 1e6).toFixed(2)} MB state | ${ck.saveMs.toFixed(1)} ms |
 | Checkpoint restore (checksum + re-assemble + registers) | ${ck.restoreMs.toFixed(1)} ms |
 
