@@ -63,7 +63,7 @@ export interface DeployOptions {
   trace?: boolean
 }
 
-export type AgentStatus = 'running' | 'waiting' | 'held' | 'done' | 'error' | 'stopped' | 'quarantined'
+export type AgentStatus = 'running' | 'held' | 'done' | 'error' | 'stopped' | 'quarantined'
 
 export interface AgentInfo {
   id: string
