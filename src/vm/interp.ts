@@ -91,6 +91,8 @@ export class Machine {
   readonly limits: MachineLimits
   readonly asm: AsmOptions
   trace: TraceRecorder | null
+  /** Plugin gas rules used so far (see `pluginPrice`). */
+  pluginPrices: Record<string, { base: number; perKb?: number } | null> = {}
   /** Source the machine was created with (before any self-modification). */
   readonly startSource: string
   /** Saved state (base64) the traced run started from, when it did not start fresh. */
@@ -136,6 +138,20 @@ export class Machine {
           }
         : ins,
     )
+  }
+
+  /**
+   * Gas rule of a plugin (null when unknown). Prices come from the host's
+   * registry, so each one used is remembered: a trace carries them and replay
+   * charges exactly what the live run charged.
+   */
+  pluginPrice(name: string): { base: number; perKb?: number } | null {
+    const known = this.pluginPrices[name]
+    if (known !== undefined) return known
+    const p = this.host.plugins?.get(name)
+    const rule = p ? (p.gas ?? { base: 10 }) : null
+    this.pluginPrices[name] = rule
+    return rule
   }
 
   agentId(): string {

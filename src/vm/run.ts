@@ -174,7 +174,8 @@ export async function exportTrace(m: Machine, src: TraceSource): Promise<string>
     ...(src.asm?.plugins ?? []),
     ...Object.values(src.asm?.pluginOpcodes ?? {}).map((d) => d.plugin),
   ])
-  const pluginGas = gasRules(m.host, names)
+  const pluginGas = { ...gasRules(m.host, names) }
+  for (const [n, rule] of Object.entries(m.pluginPrices)) if (rule) pluginGas[n] = rule
   const start = m.traceStart ?? undefined
   const rm = replayMachine(
     { ...src, ...(start ? { start } : {}) },

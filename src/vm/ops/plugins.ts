@@ -13,9 +13,8 @@ import { put } from './util.ts'
 
 /** Gas of one call to `name` with `bytes` of arguments (peek only). */
 export function pluginGas(m: Machine, name: string, bytes: number): number {
-  const p = m.host.plugins?.get(name)
-  if (!p) return 0
-  const g = p.gas ?? { base: 10 }
+  const g = m.pluginPrice(name)
+  if (!g) return 0
   return g.base + (g.perKb ?? 1) * Math.ceil(bytes / 1024)
 }
 

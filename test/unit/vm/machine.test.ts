@@ -148,6 +148,19 @@ describe('state and replay', () => {
     bad[bad.length - 3] = (bad[bad.length - 3] ?? 0) ^ 1
     expect(() => restoreMachine(bad, host)).toThrow(/corrupted/)
   })
+  it('plugin prices used by the live run travel with the trace (regression)', async () => {
+    const host = offlineHost()
+    const src = 'CALC_EMBED 0\nNOP'
+    const { machine } = await runSource(src, { gas: 100, host, trace: true })
+    const text = await exportTrace(machine, {
+      file: 'p.avm',
+      source: src,
+      agentId: host.agentId,
+      gasLimit: 100,
+      inputs: {},
+    })
+    expect((await replayTrace(text)).ok).toBe(true)
+  })
   it('replay reproduces a run and reports the first divergence', async () => {
     const src =
       'GET_CURRENT_TIME -> t\nRANDOM -> r\nKV_STORE "k", t\nKV_FETCH "k" -> v\nADD v, 1 -> w\nHALT w'
