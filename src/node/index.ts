@@ -22,7 +22,7 @@
  * ```
  */
 export type { AgentCard, AgentCardBody } from './agent-card.ts'
-export { CARD_DOMAIN, cardKey, decodeCard, encodeCard, signCard } from './agent-card.ts'
+export { CARD_DOMAIN, cardKey, checkDhtCard, decodeCard, encodeCard, newerCard } from './agent-card.ts'
 export { NodeClient } from './client.ts'
 export type { ConfigOverrides, NodeConfig } from './config.ts'
 export { applyOverrides, DEFAULT_CONFIG, parseConfig } from './config.ts'
