@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
+import { bytes, type MsgNode, startMsgNode, text, waitForCard } from './msg_helpers.ts'
+
+describe('two nodes: direct end-to-end messages between node agents', () => {
+  const cleanup = new Cleanup()
+  let a: MsgNode
+  let b: MsgNode
+
+  beforeAll(async () => {
+    const dir = tempDir(cleanup, 'swarmd-msg-')
+    a = await startMsgNode(cleanup, dir, 'a')
+    b = await startMsgNode(cleanup, dir, 'b', { bootstrap: [a.node.addresses()[0]!] })
+    await waitForCard(a, b.agent)
+    await waitForCard(b, a.agent)
+  })
+  afterAll(() => cleanup.run())
+
+  it('delivers A -> B directly, B answers, and a second message reuses the session', async () => {
+    const sent = await a.e2e.send(a.agent, b.agent, bytes('hello from A'))
+    expect(sent.via).toBe('direct')
+    await waitFor(() => b.e2e.inbox(b.agent).length >= 1)
+    const got = b.e2e.inbox(b.agent)[0]!
+    expect(text(got.payload)).toBe('hello from A')
+    expect(got).toMatchObject({ from: a.agent, to: b.agent, messageId: sent.messageId, via: 'direct' })
+
+    const back = await b.e2e.send(b.agent, a.agent, bytes('hello from B'))
+    expect(back.via).toBe('direct')
+    await waitFor(() => a.e2e.inbox(a.agent).length >= 1)
+    expect(text(a.e2e.inbox(a.agent)[0]!.payload)).toBe('hello from B')
+
+    const again = await a.e2e.send(a.agent, b.agent, bytes('second'))
+    expect(again.via).toBe('direct')
+    await waitFor(() => b.e2e.inbox(b.agent).length >= 2)
+    expect(b.e2e.inbox(b.agent).map((m) => text(m.payload))).toEqual(['hello from A', 'second'])
+  })
+
+  it('hosts extra agents: local delivery, sealed one-way messages, unknown agents refused', async () => {
+    const keys = await a.e2e.loadOrCreateKeys()
+    const seen: string[] = []
+    await a.e2e.registerAgent({
+      agentId: keys.agentId,
+      keys,
+      capabilities: ['chat'],
+      onMessage: (m) => {
+        seen.push(text(m.payload))
+      },
+    })
+    expect(await a.e2e.send(a.agent, keys.agentId, bytes('next door'))).toMatchObject({ via: 'local' })
+    expect(seen).toEqual(['next door'])
+
+    const card = a.e2e.localCard(keys.agentId)!
+    expect(card.body.caps).toEqual(['chat'])
+    expect(card.body.node).toBe(a.node.peerId)
+    const sealed = b.e2e.seal(b.agent, card, bytes('a sealed bid'))
+    expect(a.e2e.open(keys.agentId, sealed)).toEqual({ from: b.agent, payload: bytes('a sealed bid') })
+    expect(() => a.e2e.open(a.agent, sealed)).toThrow(/another recipient/)
+
+    await expect(a.e2e.send(a.agent, 'ab'.repeat(32), bytes('x'))).rejects.toThrow(/no card/)
+    await a.e2e.unregisterAgent(keys.agentId)
+  })
+})
