@@ -30,7 +30,11 @@ const send: Command = {
     { name: 'TEXT', description: 'message text', required: true, variadic: true },
   ],
   flags: {
-    from: { type: 'string', description: 'sending agent (default: the node-owned agent)', placeholder: 'AGENT' },
+    from: {
+      type: 'string',
+      description: 'sending agent (default: the node-owned agent)',
+      placeholder: 'AGENT',
+    },
   },
   async run(ctx) {
     const body: Record<string, string> = { to: ctx.args.AGENT_ID!, text: ctx.rest.join(' ') }

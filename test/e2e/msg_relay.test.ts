@@ -20,7 +20,8 @@ async function raw(from: MsgNode, to: MsgNode, type: string, payload: Uint8Array
   const reply = await from.node.wire.request(to.node.peerId, E2E_PROTOCOL, { type, payload })
   return decodeAck(reply.payload)
 }
-const deliver = (from: MsgNode, to: MsgNode, env: Uint8Array) => raw(from, to, MSG.DELIVER, encodeDeliver(env))
+const deliver = (from: MsgNode, to: MsgNode, env: Uint8Array) =>
+  raw(from, to, MSG.DELIVER, encodeDeliver(env))
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
   return Buffer.from(hay).indexOf(Buffer.from(needle)) >= 0
@@ -37,9 +38,15 @@ describe('three nodes: A and C not connected, B relays ciphertext it cannot read
     const dir = tempDir(cleanup, 'swarmd-msg-relay-')
     // A generous ban threshold: the bad-input cases below must not get B banned by C.
     const o = { 'peerScore.disconnectThreshold': -100_000 }
-    b = await startMsgNode(cleanup, dir, 'b', { ...o, 'e2e.mailboxMaxPerSender': 3 }, {
-      onRelay: (env, info) => relayed.push({ bytes: Uint8Array.from(env), to: info.to }),
-    })
+    b = await startMsgNode(
+      cleanup,
+      dir,
+      'b',
+      { ...o, 'e2e.mailboxMaxPerSender': 3 },
+      {
+        onRelay: (env, info) => relayed.push({ bytes: Uint8Array.from(env), to: info.to }),
+      },
+    )
     const boot = { ...o, bootstrap: [b.node.addresses()[0]!] }
     a = await startMsgNode(cleanup, dir, 'a', boot)
     c = await startMsgNode(cleanup, dir, 'c', boot)
@@ -94,7 +101,7 @@ describe('three nodes: A and C not connected, B relays ciphertext it cannot read
     const env = decodeEnvelope(captured)
     const body = Uint8Array.from(env.body)
     body[16] = (body[16]! + 7) & 0xff
-    body[body.length - 1] ^= 0x01
+    body[body.length - 1] = body[body.length - 1]! ^ 0x01
     const tampered = await deliver(b, c, encodeEnvelope({ ...env, body }))
     expect(tampered).toMatchObject({ status: 'rejected' })
     expect(tampered.reason).toMatch(/E2E_DECRYPT_FAILED/)

@@ -139,20 +139,13 @@ export class Delivery {
       signal?.throwIfAborted()
       tried.push(relay)
       try {
-        const r = await this.ask(
-          relay,
-          MSG.RELAY,
-          encodeRelay({ envelope, target, addresses }),
-          signal,
-        )
+        const r = await this.ask(relay, MSG.RELAY, encodeRelay({ envelope, target, addresses }), signal)
         if (r.status !== ACK.UNREACHABLE) return { via: 'relay', ack: r }
       } catch (err) {
         this.log.debug('relay attempt failed', { relay, target, error: err })
       }
     }
-    throw new UnreachableError(
-      `node ${target} is unreachable directly and through ${tried.length} relay(s)`,
-    )
+    throw new UnreachableError(`node ${target} is unreachable directly and through ${tried.length} relay(s)`)
   }
 
   /**

@@ -111,7 +111,11 @@ export class Inbound {
   }
 
   /** Decrypt an envelope for a local agent and dispatch what it carries. */
-  async accept(e: Envelope, via: 'local' | 'direct' | 'relay' | 'mailbox', peer: string | undefined): Promise<Ack> {
+  async accept(
+    e: Envelope,
+    via: 'local' | 'direct' | 'relay' | 'mailbox',
+    peer: string | undefined,
+  ): Promise<Ack> {
     const a = this.svc.agents.get(e.to)
     if (!a) return ack(ACK.UNKNOWN_AGENT, `agent ${e.to} is not hosted here`)
     const now = () => this.svc.node.clock.now()

@@ -34,7 +34,7 @@ import { KV_PREFIXES } from '../db.ts'
 import type { NodeService, SwarmNode } from '../node.ts'
 import { CardDirectory } from './cards.ts'
 import { ACK, decodeDrained, E2E_PROTOCOL, encodeDrain, MSG } from './codec.ts'
-import { Delivery, RejectedError, UnreachableError, type Via } from './delivery.ts'
+import { Delivery, RejectedError, UnreachableError } from './delivery.ts'
 import { DRAIN_DOMAIN, Inbound } from './inbound.ts'
 import { registerMsgRoutes } from './routes.ts'
 import { loadRepoSecret } from './secret.ts'
@@ -473,7 +473,8 @@ export class E2EService implements NodeService {
   ): Promise<SendResult> {
     const a = this.agents.get(from)
     if (!a) throw new UserError(`${from} is not an agent of this node`)
-    if (!HEX64.test(to)) throw new UserError(`invalid agent id ${JSON.stringify(to)} (64 lowercase hex chars)`)
+    if (!HEX64.test(to))
+      throw new UserError(`invalid agent id ${JSON.stringify(to)} (64 lowercase hex chars)`)
     if (this.agents.has(to)) {
       const messageId = randomBytes(16).toString('hex')
       await this.dispatch({ from, to, messageId, payload, receivedAt: this.node.clock.now(), via: 'local' })
@@ -484,8 +485,9 @@ export class E2EService implements NodeService {
       await this.settleSession(a, to)
       try {
         return await this.sendSession(a, to, payload)
-      } catch (err) {
+      } catch (first) {
         a.mgr.close(to)
+        let err = first
         if (err instanceof RejectedError && /E2E_NO_SESSION|E2E_HANDSHAKE_STATE/.test(err.reason)) {
           // The recipient restarted and lost the session: negotiate a new one, once.
           try {
@@ -566,4 +568,3 @@ function agentNotFound(agentId: string): SwarmdError {
 function isAgentNotFound(err: unknown): boolean {
   return err instanceof SwarmdError && err.code === 'E2E_AGENT_NOT_FOUND'
 }
-
