@@ -66,12 +66,18 @@ export class Delivery {
     this.log = log
   }
 
-  private async ask(peer: string, type: string, payload: Uint8Array, signal?: AbortSignal): Promise<Ack> {
+  private async ask(
+    peer: string,
+    type: string,
+    payload: Uint8Array,
+    signal?: AbortSignal,
+    timeoutMs = this.opts.timeoutMs,
+  ): Promise<Ack> {
     const reply = await this.node.wire.request(
       peer,
       E2E_PROTOCOL,
       { type, payload },
-      { timeoutMs: this.opts.timeoutMs, ...(signal ? { signal } : {}) },
+      { timeoutMs, ...(signal ? { signal } : {}) },
     )
     if (reply.type !== MSG.ACK) throw new SwarmdError('E2E_BAD_REPLY', `expected e2e.ack, got ${reply.type}`)
     return decodeAck(reply.payload)
@@ -139,7 +145,14 @@ export class Delivery {
       signal?.throwIfAborted()
       tried.push(relay)
       try {
-        const r = await this.ask(relay, MSG.RELAY, encodeRelay({ envelope, target, addresses }), signal)
+        // Twice the direct timeout: the relay makes a direct attempt of its own.
+        const r = await this.ask(
+          relay,
+          MSG.RELAY,
+          encodeRelay({ envelope, target, addresses }),
+          signal,
+          2 * this.opts.timeoutMs,
+        )
         if (r.status !== ACK.UNREACHABLE) return { via: 'relay', ack: r }
       } catch (err) {
         this.log.debug('relay attempt failed', { relay, target, error: err })

@@ -169,7 +169,13 @@ export class E2EService implements NodeService {
       defaultTtlMs: cfg.mailboxTtlMs,
       maxTtlMs: cfg.mailboxTtlMs,
     })
-    this.cardsRef = new CardDirectory(node.discovery, node.clock, cfg.cardCacheMs, cfg.deliveryTimeoutMs)
+    // Card lookups made while handling an inbound handshake must end well before the sender's delivery timeout.
+    this.cardsRef = new CardDirectory(
+      node.discovery,
+      node.clock,
+      cfg.cardCacheMs,
+      Math.max(100, Math.floor(cfg.deliveryTimeoutMs / 2)),
+    )
     this.deliveryRef = new Delivery(
       node,
       {
