@@ -155,6 +155,13 @@ describe('three nodes: A and C not connected, B relays ciphertext it cannot read
     const after = await a.e2e.send(a.agent, c.agent, bytes('still there?'))
     expect(after.via).toBe('relay')
     await waitFor(() => c.e2e.inbox(c.agent).some((m) => text(m.payload) === 'still there?'))
+
+    // Counted in the metrics.
+    expect(await c.node.metrics.text()).toMatch(/swarmd_e2e_rejected_total\{reason="E2E_CARD_MISMATCH"\} 1/)
+    expect(await b.node.metrics.text()).toMatch(/swarmd_e2e_relayed_total\{result="delivered"\} [1-9]/)
+    expect(await a.node.metrics.text()).toMatch(
+      /swarmd_e2e_messages_total\{direction="out",via="relay"\} [1-9]/,
+    )
   })
 
   it('refuses a mailbox flood from one sender with the reason', async () => {

@@ -80,6 +80,7 @@ export class Inbound {
   }
 
   private reject(peer: string | undefined, code: string, message: string): Ack {
+    this.svc.metrics?.rejected.inc({ reason: code })
     this.penalise(peer, code, message)
     return ack(ACK.REJECTED, `${code}: ${message}`)
   }
@@ -198,7 +199,9 @@ export class Inbound {
     }
     this.svc.relayTap?.(r.envelope, { to: e.to, id: e.id, target: r.target })
     const res = await this.svc.delivery.direct(r.target, r.addresses, encodeEnvelope(fwd), signal)
-    return res ?? ack(ACK.UNREACHABLE, `relay ${self} cannot reach ${r.target}`)
+    const out = res ?? ack(ACK.UNREACHABLE, `relay ${self} cannot reach ${r.target}`)
+    this.svc.metrics?.relayed.inc({ result: out.status })
+    return out
   }
 
   private async deposit(payload: Uint8Array, peer: string): Promise<Ack> {

@@ -36,6 +36,7 @@ import { CardDirectory } from './cards.ts'
 import { ACK, decodeDrained, E2E_PROTOCOL, encodeDrain, MSG } from './codec.ts'
 import { Delivery, RejectedError, UnreachableError } from './delivery.ts'
 import { DRAIN_DOMAIN, Inbound } from './inbound.ts'
+import { type E2EMetrics, e2eMetrics } from './metrics.ts'
 import { registerMsgRoutes } from './routes.ts'
 import { loadRepoSecret } from './secret.ts'
 
@@ -109,6 +110,7 @@ export class E2EService implements NodeService {
   private pendingPublish = new Set<string>()
   private lastDrain = new Map<string, number>()
   private started = false
+  /** @internal */ metrics: E2EMetrics | undefined
   private readonly onConnect = (evt: CustomEvent<{ toString(): string }>): void => {
     const peer = evt.detail.toString()
     setTimeout(() => {
@@ -159,6 +161,7 @@ export class E2EService implements NodeService {
     this.nodeRef = node
     const cfg = node.config.e2e
     this.log = node.logger.forComponent('swarmd:e2e')
+    this.metrics = e2eMetrics(node.metrics)
     const kv = node.kv.sublevel(KV_PREFIXES.e2e)
     this.keyStore = new AgentKeyStore(kv.sublevel('keys/'), loadRepoSecret(node.repo.root))
     this.mailboxRef = new Mailbox({
@@ -331,6 +334,7 @@ export class E2EService implements NodeService {
     const max = this.node.config.e2e.inboxSize
     if (box.length > max) box.splice(0, box.length - max)
     this.inboxes.set(msg.to, box)
+    this.metrics?.messages.inc({ direction: 'in', via: msg.via })
     try {
       await a.ep.onMessage(msg)
     } catch (err) {
@@ -472,6 +476,19 @@ export class E2EService implements NodeService {
 
   /** Send `payload` from local agent `from` to agent `to`, end-to-end encrypted. */
   async send(
+    from: string,
+    to: string,
+    payload: Uint8Array,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<SendResult> {
+    const t0 = performance.now()
+    const res = await this.sendInner(from, to, payload, opts)
+    this.metrics?.messages.inc({ direction: 'out', via: res.via })
+    this.metrics?.sendSeconds.observe({ via: res.via }, (performance.now() - t0) / 1000)
+    return res
+  }
+
+  private async sendInner(
     from: string,
     to: string,
     payload: Uint8Array,
