@@ -59,4 +59,34 @@ describe('two nodes: direct end-to-end messages between node agents', () => {
     await expect(a.e2e.send(a.agent, 'ab'.repeat(32), bytes('x'))).rejects.toThrow(/no card/)
     await a.e2e.unregisterAgent(keys.agentId)
   })
+
+  it('an agent that left its node gets its mail when it registers again', async () => {
+    const keys = await b.e2e.loadOrCreateKeys()
+    const got: string[] = []
+    const ep = {
+      agentId: keys.agentId,
+      keys,
+      onMessage: (m: { payload: Uint8Array }) => void got.push(text(m.payload)),
+    }
+    await b.e2e.registerAgent(ep)
+    await waitForCard(a, keys.agentId)
+    await b.e2e.unregisterAgent(keys.agentId)
+
+    // B is up but no longer hosts the agent: the message is sealed and left in mailboxes (B's included).
+    const sent = await a.e2e.send(a.agent, keys.agentId, bytes('for when you are back'))
+    expect(sent.via).toBe('mailbox')
+    expect(await b.e2e.mailbox.pending(keys.agentId)).toBe(1)
+
+    await b.e2e.registerAgent(ep)
+    await waitFor(() => got.length >= 1)
+    expect(got).toEqual(['for when you are back'])
+    expect(b.e2e.inbox(keys.agentId)[0]).toMatchObject({
+      from: a.agent,
+      via: 'mailbox',
+      messageId: sent.messageId,
+    })
+    // A's copy is handed over too, but delivered only once.
+    await waitFor(async () => (await a.e2e.mailbox.pending(keys.agentId)) === 0)
+    expect(got).toHaveLength(1)
+  })
 })
