@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { initRepo } from '../../src/node/repo.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url))
@@ -67,6 +68,15 @@ describe('swarmd msg between two daemon processes', () => {
     const dir = tempDir(cleanup, 'swarmd-msg-cli-')
     const a = join(dir, 'a')
     const b = join(dir, 'b')
+    // A generous delivery timeout (the test machine may be loaded): written into config.json.
+    const slow = {
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      'api.port': 0,
+      mdns: false,
+      'e2e.deliveryTimeoutMs': 15_000,
+    }
+    await initRepo(a, { overrides: slow })
+    await initRepo(b, { overrides: slow })
     await startDaemon(cleanup, ['--repo', a, ...LOOP])
     const infoA = JSON.parse(readFileSync(join(a, 'daemon.json'), 'utf8')) as { addresses: string[] }
     await startDaemon(cleanup, ['--repo', b, ...LOOP, '--bootstrap', infoA.addresses[0]!])

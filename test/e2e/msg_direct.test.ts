@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fromHex } from '../../src/common/index.ts'
+import { encodeEnvelope, newEnvelope } from '../../src/e2e/index.ts'
+import { decodeAck, E2E_PROTOCOL, encodeDeliver, MSG } from '../../src/node/e2e/codec.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 import { bytes, type MsgNode, startMsgNode, text, waitForCard } from './msg_helpers.ts'
 
@@ -28,6 +31,21 @@ describe('two nodes: direct end-to-end messages between node agents', () => {
     expect(back.via).toBe('direct')
     await waitFor(() => a.e2e.inbox(a.agent).length >= 1)
     expect(text(a.e2e.inbox(a.agent)[0]!.payload)).toBe('hello from B')
+
+    // Another copy of a delivered message (same message id: the mailbox copy of a delivery that timed
+    // out but did arrive) is acknowledged and dropped.
+    const copy = newEnvelope({
+      id: fromHex(sent.messageId),
+      to: b.agent,
+      kind: 'sealed',
+      body: a.e2e.seal(a.agent, b.e2e.localCard(b.agent)!, bytes('hello from A')),
+    })
+    const dup = await a.node.wire.request(b.node.peerId, E2E_PROTOCOL, {
+      type: MSG.DELIVER,
+      payload: encodeDeliver(encodeEnvelope(copy)),
+    })
+    expect(decodeAck(dup.payload).status).toBe('delivered')
+    expect(b.e2e.inbox(b.agent)).toHaveLength(1)
 
     const again = await a.e2e.send(a.agent, b.agent, bytes('second'))
     expect(again.via).toBe('direct')

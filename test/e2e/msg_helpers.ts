@@ -23,7 +23,10 @@ export async function startMsgNode(
   init: E2EServiceInit = {},
 ): Promise<MsgNode> {
   const root = join(dir, name)
-  if (!repoExists(root)) await initRepo(root, { overrides: { ...LOOPBACK, ...overrides } })
+  // A generous delivery timeout: the machine running the tests may be heavily loaded, and a delivery
+  // that times out takes another path (relay, mailbox), which the tests would report as a failure.
+  const base = { ...LOOPBACK, 'e2e.deliveryTimeoutMs': 15_000 }
+  if (!repoExists(root)) await initRepo(root, { overrides: { ...base, ...overrides } })
   const e2e = new E2EService(init)
   const node = new SwarmNode({
     repo: openRepo(root),

@@ -124,6 +124,8 @@ export class Inbound {
       if (e.kind === 'session') {
         if (!e.replyTo) return this.reject(peer, E2E_ERRORS.BAD_MESSAGE, 'session frame without replyTo')
         const got = await a.mgr.onMessage(e.replyTo, e.body)
+        // A message whose other copy (a retry, the mailbox copy) was delivered already: dropped.
+        if (got.length > 0 && !(await this.firstTime(e.to, `env:${e.id}`))) return ack(ACK.DELIVERED)
         for (const r of got) {
           await this.svc.dispatch({
             from: r.from,
@@ -140,6 +142,7 @@ export class Inbound {
       if (!(await this.firstTime(e.to, o.id))) {
         return this.reject(peer, E2E_ERRORS.REPLAY, 'sealed message already received')
       }
+      if (!(await this.firstTime(e.to, `env:${e.id}`))) return ack(ACK.DELIVERED)
       await this.svc.dispatch({
         from: o.sender.body.agentId,
         to: e.to,

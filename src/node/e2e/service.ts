@@ -12,19 +12,14 @@
  * const { messageId, via } = await e2e.send(keys.agentId, otherAgentId, bytes)
  * ```
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../common/index.ts'
-import { fromHex, SwarmdError, sign, UserError } from '../../common/index.ts'
+import { fromHex, SwarmdError, sign, silentLogger, UserError } from '../../common/index.ts'
 import {
   type AgentCard,
   type AgentKeys,
   AgentKeyStore,
   agentCardBody,
-  encodeEnvelope,
-  type Envelope,
   Mailbox,
-  newEnvelope,
   open,
   SessionManager,
   seal,
@@ -33,10 +28,11 @@ import {
 import { KV_PREFIXES } from '../db.ts'
 import type { NodeService, SwarmNode } from '../node.ts'
 import { CardDirectory } from './cards.ts'
-import { ACK, decodeDrained, E2E_PROTOCOL, encodeDrain, MSG } from './codec.ts'
-import { Delivery, RejectedError, UnreachableError } from './delivery.ts'
+import { decodeDrained, E2E_PROTOCOL, encodeDrain, MSG } from './codec.ts'
+import { Delivery } from './delivery.ts'
 import { DRAIN_DOMAIN, Inbound } from './inbound.ts'
 import { type E2EMetrics, e2eMetrics } from './metrics.ts'
+import { Outbound } from './outbound.ts'
 import { registerMsgRoutes } from './routes.ts'
 import { loadRepoSecret } from './secret.ts'
 
@@ -83,12 +79,6 @@ export interface LocalAgent {
   chains: Map<string, Promise<unknown>>
 }
 
-interface SendCtx {
-  from: string
-  to: string
-  result: { messageId: string; via: 'local' | 'direct' | 'relay' } | undefined
-}
-
 const HEX64 = /^[0-9a-f]{64}$/
 const NODE_AGENT_KEY = 'node-agent'
 
@@ -99,7 +89,7 @@ export class E2EService implements NodeService {
   private log: Logger | undefined
   /** @internal */ readonly agents = new Map<string, LocalAgent>()
   private readonly inboxes = new Map<string, InboundMessage[]>()
-  private readonly als = new AsyncLocalStorage<SendCtx>()
+  private readonly outbound = new Outbound(this)
   private cardsRef: CardDirectory | undefined
   private deliveryRef: Delivery | undefined
   private mailboxRef: Mailbox | undefined
@@ -141,6 +131,13 @@ export class E2EService implements NodeService {
   /** @internal */ get mailbox(): Mailbox {
     if (!this.mailboxRef) throw new SwarmdError('E2E_NOT_STARTED', 'the e2e service is not started')
     return this.mailboxRef
+  }
+  /** @internal */ get inboundHandler(): Inbound {
+    if (!this.inbound) throw new SwarmdError('E2E_NOT_STARTED', 'the e2e service is not started')
+    return this.inbound
+  }
+  /** @internal */ get logger(): Logger {
+    return this.log ?? silentLogger
   }
   /** @internal */ get relayTap(): E2EServiceInit['onRelay'] {
     return this.init.onRelay
@@ -307,7 +304,7 @@ export class E2EService implements NodeService {
       clock: this.node.clock,
       sessionTtlMs: this.node.config.e2e.sessionTtlMs,
       handshakeTimeoutMs: this.node.config.e2e.deliveryTimeoutMs * 4,
-      send: (to, bytes) => this.transport(ep.agentId, to, bytes),
+      send: (to, bytes) => this.outbound.transport(ep.agentId, to, bytes),
       lookupCard: (id) => this.cards.lookup(id),
     })
     this.agents.set(ep.agentId, { ep, mgr, card, chains: new Map() })
@@ -391,89 +388,6 @@ export class E2EService implements NodeService {
 
   // ------------------------------------------------------------ outbound
 
-  /** The SessionManager's transport: wrap a frame in an envelope and route it. */
-  private async transport(from: string, to: string, body: Uint8Array): Promise<void> {
-    const env = newEnvelope({
-      id: randomBytes(16),
-      to,
-      kind: 'session',
-      replyTo: from,
-      ttl: this.node.config.e2e.hopLimit,
-      body,
-    })
-    const ctx = this.als.getStore()
-    if (ctx && ctx.from === from && ctx.to === to) {
-      ctx.result = { messageId: env.id, via: await this.route(env) }
-      return
-    }
-    // Frames produced while handling inbound ones (handshake replies): in the background.
-    this.route(env).catch((err: unknown) =>
-      this.log?.debug('background e2e frame not delivered', { to, error: err }),
-    )
-  }
-
-  /** Route one envelope to its recipient's node; throws when it cannot be delivered. */
-  private async route(env: Envelope, signal?: AbortSignal): Promise<'local' | 'direct' | 'relay'> {
-    if (this.agents.has(env.to)) {
-      const ack = await this.inbound!.accept(env, 'local', undefined)
-      if (ack.status !== ACK.DELIVERED) throw new RejectedError(ack)
-      return 'local'
-    }
-    const bytes = encodeEnvelope(env)
-    let card = await this.cards.lookup(env.to)
-    if (!card) throw agentNotFound(env.to)
-    for (let attempt = 0; ; attempt++) {
-      const target = card.body.node ?? ''
-      try {
-        const { via, ack } = await this.delivery.toNode(target, card.body.addresses ?? [], bytes, signal)
-        if (ack.status === ACK.DELIVERED) return via
-        throw new RejectedError(ack)
-      } catch (err) {
-        if (!(err instanceof UnreachableError) || attempt > 0) throw err
-        // The agent may have moved or its node changed address: look again once.
-        const fresh = await this.cards.lookup(env.to, { fresh: true })
-        if (!fresh || fresh.sig === card.sig) throw err
-        card = fresh
-      }
-    }
-  }
-
-  /** Run `fn` after the previous send from `from` to `to` finished. */
-  private serial<T>(a: LocalAgent, to: string, fn: () => Promise<T>): Promise<T> {
-    const prev = a.chains.get(to) ?? Promise.resolve()
-    const next = prev.catch(() => {}).then(fn)
-    a.chains.set(to, next)
-    const done = (): void => {
-      if (a.chains.get(to) === next) a.chains.delete(to)
-    }
-    next.then(done, done)
-    return next
-  }
-
-  /** Wait for a handshake in flight with `to` to complete; forget it if it does not. */
-  private async settleSession(a: LocalAgent, to: string): Promise<void> {
-    const end = Date.now() + this.node.config.e2e.deliveryTimeoutMs * 2
-    for (;;) {
-      const info = a.mgr.sessionInfo(to)
-      if (!info || info.open) return
-      if (Date.now() > end) {
-        a.mgr.close(to)
-        return
-      }
-      await new Promise((r) => setTimeout(r, 20))
-    }
-  }
-
-  private async sendSession(a: LocalAgent, to: string, payload: Uint8Array): Promise<SendResult> {
-    const ctx: SendCtx = { from: a.ep.agentId, to, result: undefined }
-    await this.als.run(ctx, () => a.mgr.encrypt(to, payload))
-    if (!ctx.result) {
-      a.mgr.close(to)
-      throw new UnreachableError(`the message to ${to} was queued behind an unfinished handshake`)
-    }
-    return ctx.result
-  }
-
   /** Send `payload` from local agent `from` to agent `to`, end-to-end encrypted. */
   async send(
     from: string,
@@ -482,86 +396,10 @@ export class E2EService implements NodeService {
     opts: { signal?: AbortSignal } = {},
   ): Promise<SendResult> {
     const t0 = performance.now()
-    const res = await this.sendInner(from, to, payload, opts)
+    const res = await this.outbound.send(from, to, payload, opts)
     this.metrics?.messages.inc({ direction: 'out', via: res.via })
     this.metrics?.sendSeconds.observe({ via: res.via }, (performance.now() - t0) / 1000)
     return res
-  }
-
-  private async sendInner(
-    from: string,
-    to: string,
-    payload: Uint8Array,
-    opts: { signal?: AbortSignal } = {},
-  ): Promise<SendResult> {
-    const a = this.agents.get(from)
-    if (!a) throw new UserError(`${from} is not an agent of this node`)
-    if (!HEX64.test(to))
-      throw new UserError(`invalid agent id ${JSON.stringify(to)} (64 lowercase hex chars)`)
-    if (this.agents.has(to)) {
-      const messageId = randomBytes(16).toString('hex')
-      await this.dispatch({ from, to, messageId, payload, receivedAt: this.node.clock.now(), via: 'local' })
-      return { messageId, via: 'local' }
-    }
-    return this.serial(a, to, async () => {
-      opts.signal?.throwIfAborted()
-      await this.settleSession(a, to)
-      try {
-        return await this.sendSession(a, to, payload)
-      } catch (first) {
-        a.mgr.close(to)
-        let err = first
-        if (err instanceof RejectedError && /E2E_NO_SESSION|E2E_HANDSHAKE_STATE/.test(err.reason)) {
-          // The recipient restarted and lost the session: negotiate a new one, once.
-          try {
-            return await this.sendSession(a, to, payload)
-          } catch (again) {
-            a.mgr.close(to)
-            err = again
-          }
-        }
-        if (err instanceof RejectedError && err.status === ACK.REJECTED) throw err
-        if (isAgentNotFound(err)) throw err
-        return this.sendToMailbox(a, to, payload, err)
-      }
-    })
-  }
-
-  private async sendToMailbox(
-    a: LocalAgent,
-    to: string,
-    payload: Uint8Array,
-    why: unknown,
-  ): Promise<SendResult> {
-    const card = await this.cards.lookup(to)
-    if (!card) throw agentNotFound(to)
-    const env = newEnvelope({
-      id: randomBytes(16),
-      to,
-      kind: 'sealed',
-      ttl: this.node.config.e2e.hopLimit,
-      body: seal(fromHex(card.body.noiseKey), a.ep.keys, a.card, payload),
-    })
-    const { stored, refused } = await this.delivery.deposit(
-      this.mailbox,
-      to,
-      env.id,
-      encodeEnvelope(env),
-      card.body.node,
-    )
-    this.log?.info('recipient unreachable, message left in mailboxes', {
-      to,
-      reason: (why as Error)?.message,
-      holders: stored,
-      refused,
-    })
-    if (stored.length === 0) {
-      throw new SwarmdError(
-        'E2E_UNDELIVERABLE',
-        `agent ${to} is unreachable and no mailbox took the message: ${refused.join('; ')}`,
-      )
-    }
-    return { messageId: env.id, via: 'mailbox' }
   }
 
   // ------------------------------------------------------------ sealed (Noise X)
@@ -580,14 +418,4 @@ export class E2EService implements NodeService {
     const o = open(a.ep.keys, sealed)
     return { from: o.sender.body.agentId, payload: o.plaintext }
   }
-}
-
-function agentNotFound(agentId: string): SwarmdError {
-  return new SwarmdError('E2E_AGENT_NOT_FOUND', `no card for agent ${agentId} in the DHT`, {
-    action: 'ignore',
-  })
-}
-
-function isAgentNotFound(err: unknown): boolean {
-  return err instanceof SwarmdError && err.code === 'E2E_AGENT_NOT_FOUND'
 }
