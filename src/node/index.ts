@@ -9,6 +9,7 @@
  * - `node.discovery` (provide / withdraw / find capabilities, putCard / getCard)
  * - `node.pubsub` (gossipsub), `node.peerScore` (penalise / get), `node.logger`, `node.metrics`
  * - `node.libp2p` (escape hatch), `node.onReady(fn)` (runs after start, before daemon.json)
+ * - `node.service<E2EService>('e2e')`: end-to-end agent messaging (registerAgent / send / seal / open / inbox)
  *
  * @example
  * ```ts
