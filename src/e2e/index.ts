@@ -29,7 +29,7 @@ export {
 } from './envelope.ts'
 export type { E2eErrorCode } from './errors.ts'
 export { E2E_ERRORS, E2eError, isE2eError } from './errors.ts'
-export type { AgentCard, AgentCardBody, AgentKeys } from './keys.ts'
+export type { AgentCard, AgentCardBody, AgentCardOptions, AgentKeys } from './keys.ts'
 export {
   AGENT_CARD_DOMAIN,
   AgentKeyStore,

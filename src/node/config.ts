@@ -64,6 +64,31 @@ export interface NodeConfig {
   log: {
     level: NodeLogLevel
   }
+  /** End-to-end agent messaging in the daemon (src/node/e2e, docs/e2e.md). */
+  e2e: {
+    /** Lifetime of the agent cards this node publishes (re-published at half of it). */
+    cardTtlMs: number
+    /** How long a fetched card is trusted before it is looked up again. */
+    cardCacheMs: number
+    /** Timeout of one delivery attempt (direct, or through one relay). */
+    deliveryTimeoutMs: number
+    /** Connected peers asked to relay, one after the other, when the recipient's node is unreachable. */
+    maxRelays: number
+    /** Hop limit (TTL) of an envelope. */
+    hopLimit: number
+    /** Connected peers that hold a copy of a message for an offline agent (besides the sender's node). */
+    mailboxReplicas: number
+    /** How long a mailbox holds a message. */
+    mailboxTtlMs: number
+    /** Messages one sending node may leave per recipient in this node's mailbox. */
+    mailboxMaxPerSender: number
+    /** Bytes one sending node may leave per recipient in this node's mailbox. */
+    mailboxMaxBytesPerSender: number
+    /** Idle lifetime of an E2E session before it is renegotiated. */
+    sessionTtlMs: number
+    /** Recent messages kept per local agent for `swarmd msg inbox`. */
+    inboxSize: number
+  }
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {
@@ -84,6 +109,19 @@ export const DEFAULT_CONFIG: NodeConfig = {
   connections: { maxConnections: 300, allow: ['/ip4/127.0.0.1/ipcidr/32'] },
   gossipsub: { ipColocationWhitelist: ['127.0.0.1'] },
   log: { level: 'info' },
+  e2e: {
+    cardTtlMs: 24 * 3600_000,
+    cardCacheMs: 60_000,
+    deliveryTimeoutMs: 5_000,
+    maxRelays: 3,
+    hopLimit: 4,
+    mailboxReplicas: 2,
+    mailboxTtlMs: 7 * 24 * 3600_000,
+    mailboxMaxPerSender: 100,
+    mailboxMaxBytesPerSender: 1024 * 1024,
+    sessionTtlMs: 10 * 60_000,
+    inboxSize: 200,
+  },
 }
 
 type Leaf = { kind: 'leaf'; expect: string; check: (v: unknown) => boolean }
@@ -152,6 +190,19 @@ const SCHEMA: Schema = {
       expect: `one of ${LOG_LEVELS.join(', ')}`,
       check: (v) => typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v),
     },
+  },
+  e2e: {
+    cardTtlMs: int(60_000, 7 * 24 * HOUR),
+    cardCacheMs: int(0, 24 * HOUR),
+    deliveryTimeoutMs: int(100, 600_000),
+    maxRelays: int(0, 64),
+    hopLimit: int(1, 64),
+    mailboxReplicas: int(0, 64),
+    mailboxTtlMs: int(60_000, 30 * 24 * HOUR),
+    mailboxMaxPerSender: int(1, 100_000),
+    mailboxMaxBytesPerSender: int(1024, 1024 * 1024 * 1024),
+    sessionTtlMs: int(1000, 24 * HOUR),
+    inboxSize: int(1, 100_000),
   },
 }
 

@@ -9,8 +9,8 @@
  * our local record; copies on other nodes expire after `dht.providerValidityMs`.
  * `find(name)` returns provider peer ids with their addresses.
  *
- * Agent cards (agent-card.ts) are stored with DHT put/get under
- * `/swarmd-card/<agentId>`.
+ * Agent cards (the src/e2e card format, checked by agent-card.ts) are stored
+ * with DHT put/get under `/swarmd-card/<agentId>`.
  */
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -20,7 +20,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { Clock, KvStore, Logger } from '../common/index.ts'
 import { SwarmdError, UserError } from '../common/index.ts'
-import { type AgentCard, cardKey, decodeCard, encodeCard } from './agent-card.ts'
+import { type AgentCard, cardKey, decodeCard, encodeCard, newerCard } from './agent-card.ts'
 import type { NodeMetrics } from './metrics.ts'
 
 export const CAPABILITY_PREFIX = 'swarmd/cap/v1/'
@@ -279,7 +279,7 @@ export class Discovery {
   /** Publish a signed agent card (checked locally first). Returns how many peers accepted it. */
   async putCard(card: AgentCard, opts: { signal?: AbortSignal } = {}): Promise<number> {
     const bytes = encodeCard(card)
-    decodeCard(bytes, this.c.clock.now(), card.agentId)
+    decodeCard(bytes, this.c.clock.now(), card.body.agentId)
     if (this.routingTableSize() === 0) {
       throw new SwarmdError('NO_PEERS', 'cannot publish an agent card: no DHT peers yet')
     }
@@ -287,7 +287,7 @@ export class Discovery {
     if (opts.signal) signals.push(opts.signal)
     const stored = new Set<string>()
     try {
-      for await (const ev of this.c.dht.put(cardKey(card.agentId), bytes, {
+      for await (const ev of this.c.dht.put(cardKey(card.body.agentId), bytes, {
         signal: AbortSignal.any(signals),
       })) {
         if (ev.name === 'PEER_RESPONSE') stored.add(ev.from.toString())
@@ -314,8 +314,7 @@ export class Discovery {
         if (ev.name !== 'VALUE') continue
         try {
           const card = decodeCard(ev.value, this.c.clock.now(), agentId)
-          if (!best || card.seq > best.seq || (card.seq === best.seq && card.issuedAt > best.issuedAt))
-            best = card
+          if (newerCard(card, best)) best = card
         } catch {
           // an invalid value from a peer: skip it
         }

@@ -3,8 +3,9 @@
  * adds one line here; a service can find the ones started before it with
  * `node.service(name)`.
  */
+import { E2EService } from './e2e/service.ts'
 import type { NodeService } from './node.ts'
 
 export function defaultServices(): NodeService[] {
-  return []
+  return [new E2EService()]
 }
