@@ -23,6 +23,7 @@ const COMMAND_MODULES: (() => Promise<{ commands: Command[] }>)[] = [
   () => import('./cli/msg.ts'),
   () => import('./cli/market.ts'),
   () => import('./cli/rep.ts'),
+  () => import('./cli/routectl.ts'),
 ]
 
 export async function main(argv: string[]): Promise<void> {
