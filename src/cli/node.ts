@@ -7,6 +7,7 @@ import { createLogger, jsonLineSink, UserError } from '../common/index.ts'
 import { NodeClient } from '../node/client.ts'
 import type { ConfigOverrides } from '../node/config.ts'
 import { SwarmNode } from '../node/node.ts'
+import { defaultServices } from '../node/services.ts'
 import { initRepo, openRepo, repoExists, repoPaths, resolveRepoPath } from '../node/repo.ts'
 import { SWARMD_VERSION } from '../node/version.ts'
 import { type Command, type CommandContext, type FlagSpec, printJson, table } from './command.ts'
@@ -86,7 +87,7 @@ const start: Command = {
       logger.error('unhandled error (daemon keeps running)', { error: err })
     process.on('unhandledRejection', onUnhandled)
     process.on('uncaughtException', onUnhandled)
-    const node = new SwarmNode({ repo, overrides, logger })
+    const node = new SwarmNode({ repo, overrides, logger, services: defaultServices() })
     try {
       await node.start()
     } catch (err) {

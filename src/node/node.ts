@@ -52,6 +52,24 @@ export interface SwarmNodeInit {
   processMetrics?: boolean
   /** Write `<repo>/daemon.json` when ready (the CLI daemon does). @default true */
   writeDaemonInfo?: boolean
+  /**
+   * Subsystem services (routing, agents, E2E, market, reputation), started in
+   * this order once the host, wire and discovery are up and before the control
+   * API opens; stopped in reverse before them. @default [] (the daemon passes
+   * `defaultServices()` from `services.ts`)
+   */
+  services?: NodeService[]
+}
+
+/**
+ * A subsystem plugged into the node. `start` may register wire handlers,
+ * control routes (`node.control.route`), pubsub topics and timers; `stop`
+ * stops intake, drains and persists. Both must be idempotent.
+ */
+export interface NodeService {
+  readonly name: string
+  start(node: SwarmNode): Promise<void>
+  stop(): Promise<void>
 }
 
 export class SwarmNode {
@@ -76,6 +94,7 @@ export class SwarmNode {
   private startPromise: Promise<void> | undefined
   private stopPromise: Promise<void> | undefined
   private readonly readyHooks: ((node: SwarmNode) => Promise<void> | void)[] = []
+  private readonly services: NodeService[]
 
   constructor(init: SwarmNodeInit) {
     this.init = init
@@ -87,7 +106,13 @@ export class SwarmNode {
     this.metrics = createNodeMetrics()
     this.peerScore = createPeerScore(this.clock, this.config.peerScore)
     this.control = new ControlServer(init.repo.token, { logger: this.logger, metrics: this.metrics })
+    this.services = [...(init.services ?? [])]
     this.registerControlRoutes()
+  }
+
+  /** A started service by name (for services that use each other, e.g. the market uses routing). */
+  service<T extends NodeService>(name: string): T | undefined {
+    return this.services.find((s) => s.name === name) as T | undefined
   }
 
   // ------------------------------------------------------------ extension points
@@ -246,6 +271,23 @@ export class SwarmNode {
 
     void this.reconnectKnownPeers()
     this.startedAt = this.clock.now()
+
+    for (const service of this.services) {
+      try {
+        await service.start(this)
+      } catch (err) {
+        await Promise.resolve(service.stop()).catch(() => {})
+        throw new SwarmdError(
+          'SERVICE_START_FAILED',
+          `${service.name} failed to start: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        )
+      }
+      this.undo.push(() => service.stop())
+      log.debug('service started', { service: service.name })
+    }
 
     for (const hook of this.readyHooks) await hook(this)
 

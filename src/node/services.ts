@@ -1,0 +1,10 @@
+/**
+ * The services the daemon runs, in start order. Each subsystem integration
+ * adds one line here; a service can find the ones started before it with
+ * `node.service(name)`.
+ */
+import type { NodeService } from './node.ts'
+
+export function defaultServices(): NodeService[] {
+  return []
+}
