@@ -217,24 +217,22 @@ export class RouteEngine {
     this.trace(cfp, (t) => {
       t.status = 'pending'
     })
-    if (mode === 'flood') {
+    if (mode === 'flood' && !this.isLocal(capability)) {
       const p = this.pending.get(cfp.cfpId)!
-      const full = { ...cfp, path: [this.c.peerId], hopTimes: [now] }
-      if (this.isLocal(capability)) this.track(this.process(cfp, now, ''))
-      else
-        this.c.transport
-          .publish(capability, encodeCfp(full))
-          .then((n) => {
-            p.publishCost = n
-            this.decide(cfp, '', {
-              next: `gossipsub (${n} peers)`,
-              reason: 'flood',
-              estimate: 0,
-              confidence: 0,
-            })
-            if (n === 0) this.failHere(cfp, now, 'flood reached no subscriber of the capability topic')
-          })
-          .catch((err: unknown) => this.failHere(cfp, now, `publish failed: ${(err as Error).message}`))
+      const hop = this.decide(cfp, '', {
+        next: floodTopicOf(capability),
+        reason: REASONS.FLOOD,
+        estimate: -1,
+        confidence: 0,
+      })
+      const full = { ...cfp, path: [this.c.peerId], hopTimes: [now], hops: [hop] }
+      this.c.transport
+        .publish(capability, encodeCfp(full))
+        .then((n) => {
+          p.publishCost = n
+          if (n === 0) this.failHere(cfp, now, 'the flood reached no subscriber of the capability topic')
+        })
+        .catch((err: unknown) => this.failHere(cfp, now, `publish failed: ${(err as Error).message}`))
     } else {
       this.track(this.process(cfp, now, ''))
     }
@@ -255,7 +253,7 @@ export class RouteEngine {
     const delivered = ack?.delivered === true
     const latency = delivered ? Math.max(0, (ack?.at ?? now) - p.createdAt) : undefined
     const hops = ack ? Math.max(0, ack.path.length - 1) : 0
-    const dhtLookups = ack ? ack.hops.filter((h) => h.reason === REASONS.DHT_LOOKUP).length : 0
+    const dhtLookups = ack ? countLookups(ack.hops) : 0
     const messages = p.mode === 'flood' ? p.publishCost + (ack ? 1 : 0) : 2 * hops + (ack && hops > 0 ? 1 : 0)
     const firstHop = p.firstHop ?? ack?.path[1]
     if (firstHop && p.mode === 'cq') {
@@ -513,7 +511,7 @@ export class RouteEngine {
         const providers = (await this.c.transport.findProviders(cap).catch(() => [])).filter(
           (p) => !exclude.has(p.peerId),
         )
-        notes.push(`${choice.reason}: DHT found ${providers.length} provider(s)`)
+        notes.push(`${choice.reason}: ${DHT_NOTE} ${providers.length} provider(s)`)
         const target = providers[0]
         if (target) {
           for (const p of providers) router.seed(cap, p.peerId, this.seedQ, 1)
@@ -643,7 +641,7 @@ export class RouteEngine {
       mode: cfp.mode,
       dhtLookups: 0,
     }
-    ack.dhtLookups = ack.hops.filter((h) => h.reason === REASONS.DHT_LOOKUP).length
+    ack.dhtLookups = countLookups(ack.hops)
     if (!delivered) this.trace(cfp, (t) => (t.error = error))
     if (cfp.origin === self) {
       this.handleAck(ack, self)
@@ -656,5 +654,11 @@ export class RouteEngine {
     }
   }
 }
+
+const DHT_NOTE = 'DHT found'
+/** DHT lookups done along a path (each hop notes its lookup). */
+const countLookups = (hops: Hop[]): number => hops.filter((h) => h.note.includes(DHT_NOTE)).length
+/** The flooding baseline's gossipsub topic of a capability. */
+export const floodTopicOf = (capability: string): string => `swarmd/cfp/${capability}/1`
 
 const round = (x: number): number => Math.round(x * 1000) / 1000

@@ -16,7 +16,13 @@ import type { NodeConfig } from '../config.ts'
 import { KV_PREFIXES } from '../db.ts'
 import { checkCapabilityName } from '../discovery.ts'
 import type { NodeService, SwarmNode } from '../node.ts'
-import { type DeliveredCfp, RouteEngine, type RouteOutcome, type RouteTransport } from './engine.ts'
+import {
+  type DeliveredCfp,
+  floodTopicOf,
+  RouteEngine,
+  type RouteOutcome,
+  type RouteTransport,
+} from './engine.ts'
 import {
   decodeEstimate,
   encodeAck,
@@ -43,7 +49,7 @@ const FIND_TIMEOUT_MS = 5000
 const NEIGHBOUR_GRACE_MS = 30_000
 const SEND_TIMEOUT_MS = 5000
 
-export const floodTopic = (capability: string): string => `swarmd/cfp/${capability}/1`
+export const floodTopic = floodTopicOf
 
 export interface RoutingServiceInit {
   /** Per-instance overrides of the node's `routing` config (tests, experiments). */
