@@ -59,6 +59,7 @@ export async function startNet(
   }
   for (let i = 0; i < n; i++) await make(i)
   for (const [a, b] of links) await nodes[a]!.connect(nodes[b]!.addresses()[0]!)
+  await waitFor(() => nodes.every((nd) => nd.status().dht.routingTableSize >= 1), 30_000)
   await waitFor(() =>
     nodes.every((nd, i) => {
       const r = nd.service<RoutingService>(ROUTING_SERVICE)!.router
@@ -98,3 +99,8 @@ export const TWO_PATHS: [number, number][] = [
   [7, 6],
   [6, 0],
 ]
+
+/** Provide a capability and make sure at least one peer stored the record (a lone announce is retried). */
+export async function provide(node: SwarmNode, capability: string): Promise<void> {
+  await waitFor(async () => (await node.discovery.provide(capability).catch(() => 0)) > 0, 30_000, 500)
+}

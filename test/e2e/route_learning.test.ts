@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ProbeResult } from '../../src/node/routing/index.ts'
 import { Cleanup, tempDir } from './node_helpers.ts'
-import { type Net, startNet, TWO_PATHS } from './route_helpers.ts'
+import { type Net, provide, startNet, TWO_PATHS } from './route_helpers.ts'
 
 /**
  * Pure CQ over the overlay (no DHT fallback): node 5 must learn that the path
@@ -19,7 +19,7 @@ describe('CQ learning on 10 real nodes (paths of 2 and 8 hops, no DHT fallback)'
       confidenceThreshold: 0,
       exploration: 0.1,
     })
-    await net.nodes[0]!.discovery.provide('translate').catch(() => 0)
+    await provide(net.nodes[0]!, 'translate')
   }, 60_000)
   afterAll(() => cleanup.run())
 
