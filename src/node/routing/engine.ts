@@ -106,6 +106,8 @@ export interface RouteOutcome {
   messages: number
   dhtLookups: number
   deliveredBy: string | undefined
+  /** The neighbour the origin sent it to (for a later `reward`). */
+  firstHop: string | undefined
   error: string | undefined
 }
 
@@ -288,6 +290,7 @@ export class RouteEngine {
       messages,
       dhtLookups,
       deliveredBy: delivered ? ack?.by : undefined,
+      firstHop,
       error: delivered ? undefined : err,
     })
   }
