@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DeliveredCfp } from '../../src/node/routing/index.ts'
+import {
+  type DeliveredCfp,
+  decodeEstimate,
+  encodeCfp,
+  ROUTE_PROTOCOL,
+  type RouteCfp,
+  signOrigin,
+} from '../../src/node/routing/index.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 import { type Net, provide, RING_WITH_CHORD, startNet } from './route_helpers.ts'
 
@@ -76,5 +83,56 @@ describe('CFP routing on 10 real nodes (defaults: CQ with DHT fallback)', () => 
     await net.restart(5)
     const after = net.routing[5]!.table('image-ocr').entries
     expect(after.map((e) => [e.neighbour, e.visits])).toEqual(before.map((e) => [e.neighbour, e.visits]))
+  }, 30_000)
+
+  it('drops forged, looping and bad-TTL CFPs from a real peer and lowers its score', async () => {
+    const send = async (from: number, to: number, cfp: RouteCfp) => {
+      const reply = await net.nodes[from]!.wire.request(net.ids[to]!, ROUTE_PROTOCOL, {
+        type: 'route.cfp',
+        payload: encodeCfp(cfp),
+      })
+      return decodeEstimate(reply.payload)
+    }
+    const make = (signer: number, over: Partial<RouteCfp>): RouteCfp => {
+      const base = {
+        cfpId: 'cd'.repeat(16),
+        capability: 'image-ocr',
+        origin: net.ids[5]!,
+        createdAt: Date.now(),
+        payload: new Uint8Array([1]),
+      }
+      const seed = net.nodes[signer]!.repo.privateKey.raw.subarray(0, 32)
+      return {
+        ...base,
+        originAddrs: [],
+        originSig: signOrigin(base, seed),
+        ttl: 8,
+        path: [],
+        hopTimes: [],
+        hops: [],
+        mode: 'cq',
+        ...over,
+      }
+    }
+    // Node 3 claims to relay a CFP from node 5, but signed the origin part itself.
+    const forged = make(3, { path: [net.ids[5]!, net.ids[3]!], hopTimes: [1, 2] })
+    expect(await send(3, 4, forged)).toMatchObject({ accepted: false, reason: 'forged-origin' })
+    expect(net.nodes[4]!.peerScore.get(net.ids[3]!)).toBeLessThan(0)
+    // Node 1 sends its own CFP with TTL 0.
+    const dead = make(1, { origin: net.ids[1]!, path: [net.ids[1]!], hopTimes: [1], ttl: 0 })
+    dead.originSig = signOrigin({ ...dead }, net.nodes[1]!.repo.privateKey.raw.subarray(0, 32))
+    expect(await send(1, 2, dead)).toMatchObject({ accepted: false, reason: 'bad-ttl' })
+    expect(net.nodes[2]!.peerScore.get(net.ids[1]!)).toBeLessThan(0)
+    // Node 6 sends back a CFP whose path already contains node 7.
+    const loop = make(6, {
+      origin: net.ids[6]!,
+      path: [net.ids[6]!, net.ids[7]!, net.ids[6]!],
+      hopTimes: [1, 2, 3],
+    })
+    loop.originSig = signOrigin({ ...loop }, net.nodes[6]!.repo.privateKey.raw.subarray(0, 32))
+    expect(await send(6, 7, loop)).toMatchObject({ accepted: false, reason: 'loop' })
+    expect(net.nodes[7]!.peerScore.get(net.ids[6]!)).toBeLessThan(0)
+    const metrics = await net.nodes[4]!.metrics.text()
+    expect(metrics).toMatch(/swarmd_route_dropped_total\{reason="forged-origin"\} 1/)
   }, 30_000)
 })
