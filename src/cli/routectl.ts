@@ -104,6 +104,7 @@ export function explainText(t: CfpTrace): string {
       confidence: d.choice.confidence,
       candidates: d.candidates,
       note: d.note,
+      queries: 0,
     }))
     lines.push('', table(headers, hopRows(hops, t.origin)))
   }

@@ -27,8 +27,12 @@ import {
   type RouteAck,
   type RouteCfp,
   type RouteEstimate,
+  type RouteQuery,
+  decodeQuery,
+  MAX_PATH,
   signOrigin,
 } from './messages.ts'
+import { checkCapabilityName } from '../discovery.ts'
 import type { RouteMetrics } from './metrics.ts'
 import type { CfpTrace, TraceStore } from './trace.ts'
 import { checkCfp, DROP_PENALTY, type DropReason } from './validate.ts'
@@ -36,6 +40,8 @@ import { checkCfp, DROP_PENALTY, type DropReason } from './validate.ts'
 export interface RouteTransport {
   /** Send a routed CFP to `peer` and return its immediate estimate reply. */
   forward(peer: string, cfp: Uint8Array): Promise<RouteEstimate>
+  /** Ask a neighbour for its estimate for `capability` (excluding `path`). */
+  query(peer: string, capability: string, path: string[]): Promise<RouteEstimate>
   /** Send an acknowledgement straight to the origin (dialling its addresses if needed). */
   ack(origin: string, addrs: string[], ack: RouteAck): Promise<void>
   /** DHT provider lookup. */
@@ -91,6 +97,8 @@ export interface RouteEngineInit {
   candidates?: number
   /** Q given to a provider learned from the DHT before any feedback (ms). @default 10 */
   seedEstimateMs?: number
+  /** Below the confidence threshold, first ask up to this many eligible neighbours for their estimate (0 = never). @default 8 */
+  echoFanout?: number
   /** Estimate reported when every neighbour is already on the CFP's path (ms). @default 1000 */
   deadEndMs?: number
 }
@@ -132,6 +140,7 @@ export class RouteEngine {
   private readonly nCandidates: number
   private readonly seedQ: number
   private readonly deadEndMs: number
+  private readonly echoFanout: number
   private readonly log: Logger
   private readonly pending = new Map<string, Pending>()
   private readonly seen = new Map<string, number>()
@@ -148,6 +157,7 @@ export class RouteEngine {
     this.nCandidates = init.candidates ?? 3
     this.seedQ = init.seedEstimateMs ?? 10
     this.deadEndMs = init.deadEndMs ?? 1000
+    this.echoFanout = init.echoFanout ?? 8
     this.log = components.logger.forComponent('swarmd:route')
   }
 
@@ -256,7 +266,9 @@ export class RouteEngine {
     const latency = delivered ? Math.max(0, (ack?.at ?? now) - p.createdAt) : undefined
     const hops = ack ? Math.max(0, ack.path.length - 1) : 0
     const dhtLookups = ack ? countLookups(ack.hops) : 0
-    const messages = p.mode === 'flood' ? p.publishCost + (ack ? 1 : 0) : 2 * hops + (ack && hops > 0 ? 1 : 0)
+    const queries = ack ? ack.hops.reduce((a, h) => a + h.queries, 0) : 0
+    const messages =
+      p.mode === 'flood' ? p.publishCost + (ack ? 1 : 0) : 2 * hops + 2 * queries + (ack && hops > 0 ? 1 : 0)
     const firstHop = p.firstHop ?? ack?.path[1]
     if (firstHop && p.mode === 'cq') {
       const total = delivered ? latency! : now - p.createdAt
@@ -347,6 +359,44 @@ export class RouteEngine {
     const est = this.estimate(cfp.capability, new Set(cfp.path))
     this.track(this.process(cfp, now, sender))
     return { accepted: true, value: est.value, confidence: est.confidence, reason: '' }
+  }
+
+  /** Inbound `route.query`: our estimate for a capability, excluding the given path. Never throws. */
+  onQuery(bytes: Uint8Array, sender: string): RouteEstimate {
+    const refuse = (reason: string): RouteEstimate => ({ accepted: false, value: 0, confidence: 0, reason })
+    let q: RouteQuery
+    try {
+      q = decodeQuery(bytes)
+      checkCapabilityName(q.capability)
+      if (q.path.length > MAX_PATH) throw new Error('path too long')
+    } catch (err) {
+      this.drop(sender, 'malformed', (err as Error).message)
+      return refuse('malformed')
+    }
+    const est = this.estimate(q.capability, new Set([...q.path, sender]))
+    return { accepted: true, value: est.value, confidence: est.confidence, reason: '' }
+  }
+
+  /** Ask the eligible neighbours for their estimates and learn from the answers; returns how many were asked. */
+  private async echo(cap: string, exclude: ReadonlySet<string>, path: string[], q: number): Promise<number> {
+    const asked = this.c.router
+      .neighbours()
+      .map(String)
+      .filter((n) => !exclude.has(n) && this.c.isConnected(n))
+      .slice(0, this.echoFanout)
+    await Promise.all(
+      asked.map(async (n) => {
+        const t0 = performance.now()
+        try {
+          const est = await this.c.transport.query(n, cap, path)
+          if (est.accepted)
+            this.c.router.feedback(cap, n, q, (performance.now() - t0) / 2, est.value, est.confidence)
+        } catch {
+          // an unreachable neighbour simply does not answer
+        }
+      }),
+    )
+    return asked.length
   }
 
   /** A CFP received from the flooding baseline (gossipsub, signed by `from`). */
@@ -452,6 +502,7 @@ export class RouteEngine {
     from: string,
     choice: { next: string; reason: string; estimate: number; confidence: number },
     note = '',
+    queries = 0,
   ): Hop {
     const at = this.c.clock.now()
     const candidates = this.candidates(cfp.capability)
@@ -476,6 +527,7 @@ export class RouteEngine {
       confidence: round(choice.confidence),
       candidates,
       note,
+      queries,
     }
   }
 
@@ -499,10 +551,25 @@ export class RouteEngine {
     const exclude = new Set<string>([...cfp.path, self])
     const notes: string[] = []
     let lookedUp = false
+    let queries = 0
     for (let attempt = 0; attempt < this.maxAttempts && !this.stopped; attempt++) {
-      const choice = router.choose(cap, {
+      let choice = router.choose(cap, {
         exclude: (n) => exclude.has(String(n)) || !this.c.isConnected(String(n)),
       })
+      if (
+        choice.reason === REASONS.LOW_CONFIDENCE &&
+        this.dhtFallback &&
+        this.echoFanout > 0 &&
+        queries === 0
+      ) {
+        queries = await this.echo(cap, exclude, [...cfp.path, self], this.c.clock.now() - receivedAt)
+        if (queries > 0) {
+          notes.push(`low-confidence: asked ${queries} neighbour(s) for their estimate`)
+          choice = router.choose(cap, {
+            exclude: (n) => exclude.has(String(n)) || !this.c.isConnected(String(n)),
+          })
+        }
+      }
       let next = choice.next === undefined ? undefined : String(choice.next)
       let reason: string = choice.reason
       let estimate = choice.estimate
@@ -538,11 +605,12 @@ export class RouteEngine {
           from,
           { next: '', reason: REASONS.NO_ROUTE, estimate: -1, confidence: 0 },
           note,
+          queries,
         )
         await this.acknowledge(cfp, hop, false, `${why} at ${self}${note ? ` (${note})` : ''}`)
         return
       }
-      const hop = this.decide(cfp, from, { next, reason, estimate, confidence }, notes.join('; '))
+      const hop = this.decide(cfp, from, { next, reason, estimate, confidence }, notes.join('; '), queries)
       const sentAt = this.c.clock.now()
       const out: RouteCfp = {
         ...cfp,

@@ -22,14 +22,16 @@ export type {
   RouteTransport,
 } from './engine.ts'
 export { RouteEngine } from './engine.ts'
-export type { Candidate, Hop, RouteAck, RouteCfp, RouteEstimate } from './messages.ts'
+export type { Candidate, Hop, RouteAck, RouteCfp, RouteEstimate, RouteQuery } from './messages.ts'
 export {
   decodeAck,
   decodeCfp,
   decodeEstimate,
+  decodeQuery,
   encodeAck,
   encodeCfp,
   encodeEstimate,
+  encodeQuery,
   ORIGIN_DOMAIN,
   ROUTE_PROTOCOL,
   ROUTE_TYPES,

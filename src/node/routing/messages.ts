@@ -8,7 +8,12 @@ import { decodeMessage, encodeMessage, protoType } from '../wire/codec.ts'
 import { WireError } from '../wire/envelope.ts'
 
 export const ROUTE_PROTOCOL = '/swarmd/route/1.0.0'
-export const ROUTE_TYPES = { CFP: 'route.cfp', ESTIMATE: 'route.estimate', ACK: 'route.ack' } as const
+export const ROUTE_TYPES = {
+  CFP: 'route.cfp',
+  ESTIMATE: 'route.estimate',
+  ACK: 'route.ack',
+  QUERY: 'route.query',
+} as const
 export const ORIGIN_DOMAIN = 'swarmd/route-cfp/v1'
 /** Largest route message accepted (the opaque payload included). */
 export const MAX_ROUTE_MESSAGE_BYTES = 256 * 1024
@@ -30,6 +35,8 @@ export interface Hop {
   confidence: number
   candidates: Candidate[]
   note: string
+  /** Neighbours asked for their estimate before deciding. */
+  queries: number
 }
 
 export interface RouteCfp {
@@ -45,6 +52,11 @@ export interface RouteCfp {
   hopTimes: number[]
   hops: Hop[]
   mode: 'cq' | 'flood'
+}
+
+export interface RouteQuery {
+  capability: string
+  path: string[]
 }
 
 export interface RouteEstimate {
@@ -72,6 +84,7 @@ const T = {
   cfp: () => protoType('route.proto', 'swarmd.route.RouteCfp'),
   estimate: () => protoType('route.proto', 'swarmd.route.RouteEstimate'),
   ack: () => protoType('route.proto', 'swarmd.route.RouteAck'),
+  query: () => protoType('route.proto', 'swarmd.route.RouteQuery'),
 }
 
 /** What the origin signs: everything a relay must not change. */
@@ -114,6 +127,15 @@ export function encodeCfp(c: RouteCfp): Uint8Array {
     hops: c.hops.map(hopToWire),
     mode: c.mode,
   })
+}
+
+export function encodeQuery(q: RouteQuery): Uint8Array {
+  return encodeMessage(T.query(), { capability: q.capability, path: q.path })
+}
+
+export function decodeQuery(b: Uint8Array): RouteQuery {
+  const r = decode(T.query(), b, 'route.query')
+  return { capability: str(r.capability), path: strs(r.path) }
 }
 
 export function encodeEstimate(e: RouteEstimate): Uint8Array {
@@ -172,6 +194,7 @@ function hops(v: unknown): Hop[] {
         }))
       : [],
     note: str(h.note),
+    queries: num(h.queries),
   }))
 }
 

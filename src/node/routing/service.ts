@@ -27,6 +27,7 @@ import {
   decodeEstimate,
   encodeAck,
   encodeEstimate,
+  encodeQuery,
   MAX_ROUTE_MESSAGE_BYTES,
   ROUTE_PROTOCOL,
   ROUTE_TYPES,
@@ -48,6 +49,7 @@ const FIND_TIMEOUT_MS = 5000
 /** A neighbour disconnected this long leaves the routing table. */
 const NEIGHBOUR_GRACE_MS = 30_000
 const SEND_TIMEOUT_MS = 5000
+const QUERY_TIMEOUT_MS = 2000
 
 export const floodTopic = floodTopicOf
 
@@ -198,6 +200,12 @@ export class RoutingService implements NodeService {
     await node.wire.handle(
       ROUTE_PROTOCOL,
       (env, ctx) => {
+        if (env.type === ROUTE_TYPES.QUERY) {
+          return {
+            type: ROUTE_TYPES.ESTIMATE,
+            payload: encodeEstimate(engine.onQuery(env.payload, ctx.peerId)),
+          }
+        }
         if (env.type === ROUTE_TYPES.CFP) {
           return {
             type: ROUTE_TYPES.ESTIMATE,
@@ -304,6 +312,17 @@ export class RoutingService implements NodeService {
           ROUTE_PROTOCOL,
           { type: ROUTE_TYPES.CFP, payload: cfp },
           { timeoutMs: SEND_TIMEOUT_MS },
+        )
+        if (reply.type !== ROUTE_TYPES.ESTIMATE)
+          throw new SwarmdError('ROUTE_BAD_REPLY', `unexpected reply type ${reply.type}`)
+        return decodeEstimate(reply.payload)
+      },
+      query: async (peer, capability, path) => {
+        const reply = await node.wire.request(
+          peer,
+          ROUTE_PROTOCOL,
+          { type: ROUTE_TYPES.QUERY, payload: encodeQuery({ capability, path }) },
+          { timeoutMs: QUERY_TIMEOUT_MS },
         )
         if (reply.type !== ROUTE_TYPES.ESTIMATE)
           throw new SwarmdError('ROUTE_BAD_REPLY', `unexpected reply type ${reply.type}`)

@@ -8,6 +8,7 @@ import {
   checkCfp,
   decodeCfp,
   encodeCfp,
+  encodeQuery,
   RouteEngine,
   type RouteAck,
   type RouteCfp,
@@ -118,17 +119,21 @@ describe('route message validation', () => {
 })
 
 describe('route engine, inbound CFPs', () => {
-  function setup(opts: { local?: boolean } = {}) {
+  function setup(opts: { local?: boolean; threshold?: number } = {}) {
     const clock = new ManualClock(1_000_100)
     const score = createPeerScore(clock)
     const sent: { peer: string; cfp: RouteCfp }[] = []
+    const asked: string[] = []
+    let lookups = 0
     const acks: RouteAck[] = []
     const next = 'next-peer'
     const router = createRouter('cq', {
       clock,
       random: seededRandom(1),
       isLocal: () => opts.local === true,
-      neighbours: [relay.id, next],
+      neighbours: [relay.id, next, 'other-peer'],
+      confidenceThreshold: opts.threshold ?? 0,
+      initialQ: 1000,
     })
     const transport: RouteTransport = {
       forward: async (peer, bytes): Promise<RouteEstimate> => {
@@ -138,7 +143,17 @@ describe('route engine, inbound CFPs', () => {
       ack: async (_o, _a, ack) => {
         acks.push(ack)
       },
-      findProviders: async () => [],
+      query: async (peer) => {
+        asked.push(peer)
+        // 'next-peer' is one hop from a provider and sure of it; 'other-peer' knows nothing.
+        return peer === next
+          ? { accepted: true, value: 3, confidence: 1, reason: '' }
+          : { accepted: true, value: 1000, confidence: 0, reason: '' }
+      },
+      findProviders: async () => {
+        lookups++
+        return []
+      },
       connect: async () => {},
       publish: async () => 0,
       publicKey,
@@ -158,7 +173,7 @@ describe('route engine, inbound CFPs', () => {
       traces: new TraceStore(new MemoryKv(), 100, silentLogger),
       metrics,
     })
-    return { engine, score, sent, acks, router, metrics, next }
+    return { engine, score, sent, acks, router, metrics, next, asked, lookups: () => lookups }
   }
 
   const settle = () => new Promise((r) => setTimeout(r, 20))
@@ -190,16 +205,35 @@ describe('route engine, inbound CFPs', () => {
     await settle()
     expect(score.get(relay.id)).toBe(0)
     expect(sent).toHaveLength(1)
-    expect(sent[0]!.peer).toBe(next) // the sender is on the path: never sent back
+    const to = sent[0]!.peer
+    expect([next, 'other-peer']).toContain(to) // the sender is on the path: never sent back
     expect(sent[0]!.cfp.path).toEqual([origin.id, relay.id, self.id])
     expect(sent[0]!.cfp.ttl).toBe(13)
-    expect(sent[0]!.cfp.hops.at(-1)).toMatchObject({ peer: self.id, next })
-    const entry = router.entries('image-ocr').find((e) => e.neighbour === next)!
+    expect(sent[0]!.cfp.hops.at(-1)).toMatchObject({ peer: self.id, next: to })
+    const entry = router.entries('image-ocr').find((e) => e.neighbour === to)!
     expect(entry.visits).toBe(1)
     expect(entry.confidence).toBeGreaterThan(0)
     // A duplicate is refused without a penalty.
     expect(engine.onCfp(encodeCfp(cfp()), relay.id)).toMatchObject({ accepted: false, reason: 'duplicate' })
     expect(score.get(relay.id)).toBe(0)
+  })
+
+  it('below the confidence threshold asks the eligible neighbours first and follows the confident answer', async () => {
+    const { engine, sent, asked, lookups, next } = setup({ threshold: 0.5 })
+    expect(engine.onCfp(encodeCfp(cfp()), relay.id).accepted).toBe(true)
+    await settle()
+    expect(asked.sort()).toEqual([next, 'other-peer'].sort()) // never the sender
+    expect(lookups()).toBe(0) // a confident neighbour answer avoids the DHT lookup
+    expect(sent.map((s) => s.peer)).toEqual([next])
+    expect(sent[0]!.cfp.hops.at(-1)).toMatchObject({ queries: 2, reason: 'greedy' })
+  })
+
+  it('answers estimate queries with the path excluded, and drops malformed ones', () => {
+    const { engine, score } = setup()
+    const q = encodeQuery({ capability: 'image-ocr', path: [origin.id] })
+    expect(engine.onQuery(q, relay.id)).toMatchObject({ accepted: true, value: 1000, confidence: 0 })
+    expect(engine.onQuery(encodeQuery({ capability: '!!', path: [] }), mallory.id).accepted).toBe(false)
+    expect(score.get(mallory.id)).toBeLessThan(0)
   })
 
   it('delivers locally and acknowledges to the origin with every decision', async () => {
