@@ -97,6 +97,8 @@ export interface RouteEngineInit {
   candidates?: number
   /** Q given to a provider learned from the DHT before any feedback (ms). @default 10 */
   seedEstimateMs?: number
+  /** CFPs routed at once; beyond, new ones are refused as `busy` (no penalty). @default 256 */
+  maxInflight?: number
   /** Below the confidence threshold, first ask up to this many eligible neighbours for their estimate (0 = never). @default 8 */
   echoFanout?: number
   /** Estimate reported when every neighbour is already on the CFP's path (ms). @default 1000 */
@@ -141,6 +143,7 @@ export class RouteEngine {
   private readonly seedQ: number
   private readonly deadEndMs: number
   private readonly echoFanout: number
+  private readonly maxInflight: number
   private readonly log: Logger
   private readonly pending = new Map<string, Pending>()
   private readonly seen = new Map<string, number>()
@@ -158,6 +161,7 @@ export class RouteEngine {
     this.seedQ = init.seedEstimateMs ?? 10
     this.deadEndMs = init.deadEndMs ?? 1000
     this.echoFanout = init.echoFanout ?? 8
+    this.maxInflight = init.maxInflight ?? 256
     this.log = components.logger.forComponent('swarmd:route')
   }
 
@@ -354,6 +358,7 @@ export class RouteEngine {
       this.drop(sender, bad.reason, bad.detail, cfp)
       return refuse(bad.reason)
     }
+    if (this.inflight.size >= this.maxInflight) return refuse('busy')
     if (!this.markSeen(cfp.cfpId)) return refuse('duplicate')
     const now = this.c.clock.now()
     const est = this.estimate(cfp.capability, new Set(cfp.path))
