@@ -561,6 +561,11 @@ export class RouteEngine {
       let choice = router.choose(cap, {
         exclude: (n) => exclude.has(String(n)) || !this.c.isConnected(String(n)),
       })
+      if (choice.reason === REASONS.NO_ROUTE) {
+        // No connected candidate: a neighbour still in the table may just be reconnecting (dialled on send).
+        const any = router.choose(cap, { exclude: (n) => exclude.has(String(n)) })
+        if (any.next !== undefined) choice = any
+      }
       if (
         choice.reason === REASONS.LOW_CONFIDENCE &&
         this.dhtFallback &&
