@@ -89,7 +89,32 @@ export interface NodeConfig {
     /** Recent messages kept per local agent for `swarmd msg inbox`. */
     inboxSize: number
   }
+  /** CFP routing (`/swarmd/route/1.0.0`, docs/routing-daemon.md). */
+  routing: {
+    /** Router kind (a table router of src/routing). */
+    router: RoutingRouterKind
+    /** Below this confidence the router falls back to a DHT provider lookup (0 = never). */
+    confidenceThreshold: number
+    /** Hop limit of a routed CFP (the TTL a CFP starts with; more is refused as bad TTL). */
+    ttl: number
+    /** Probability of trying a random eligible neighbour instead of the best one. */
+    exploration: number
+    /** Capabilities kept in the routing table (the coldest is evicted beyond). */
+    tableCap: number
+    /** Also publish CFPs on gossipsub `swarmd/cfp/<capability>/1` (the flooding baseline). */
+    floodBaseline: boolean
+    /** On low confidence or no route, look providers up in the DHT and send directly. */
+    dhtFallback: boolean
+    /** How often the routing table is saved (also saved at stop). */
+    persistIntervalMs: number
+    /** Per-CFP decision traces kept (memory and LevelDB) for `swarmd route explain`. */
+    traceCap: number
+  }
 }
+
+/** Router kinds the daemon can run (the stateless baselines and the oracle are simulator-only). */
+export const ROUTING_ROUTER_KINDS = ['cq', 'q', 'pq', 'drq', 'cdrq'] as const
+export type RoutingRouterKind = (typeof ROUTING_ROUTER_KINDS)[number]
 
 export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
@@ -122,6 +147,17 @@ export const DEFAULT_CONFIG: NodeConfig = {
     sessionTtlMs: 10 * 60_000,
     inboxSize: 200,
   },
+  routing: {
+    router: 'cq',
+    confidenceThreshold: 0.5,
+    ttl: 16,
+    exploration: 0.05,
+    tableCap: 1024,
+    floodBaseline: false,
+    dhtFallback: true,
+    persistIntervalMs: 30_000,
+    traceCap: 1000,
+  },
 }
 
 type Leaf = { kind: 'leaf'; expect: string; check: (v: unknown) => boolean }
@@ -131,6 +167,16 @@ const int = (min: number, max: number): Leaf => ({
   kind: 'leaf',
   expect: `an integer ${min}..${max}`,
   check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
+})
+const num = (min: number, max: number): Leaf => ({
+  kind: 'leaf',
+  expect: `a number ${min}..${max}`,
+  check: (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max,
+})
+const oneOf = (choices: readonly string[]): Leaf => ({
+  kind: 'leaf',
+  expect: `one of ${choices.join(', ')}`,
+  check: (v) => typeof v === 'string' && choices.includes(v),
 })
 const bool: Leaf = { kind: 'leaf', expect: 'true or false', check: (v) => typeof v === 'boolean' }
 function parsesAsMultiaddr(s: unknown): boolean {
@@ -203,6 +249,17 @@ const SCHEMA: Schema = {
     mailboxMaxBytesPerSender: int(1024, 1024 * 1024 * 1024),
     sessionTtlMs: int(1000, 24 * HOUR),
     inboxSize: int(1, 100_000),
+  },
+  routing: {
+    router: oneOf(ROUTING_ROUTER_KINDS),
+    confidenceThreshold: num(0, 1),
+    ttl: int(1, 64),
+    exploration: num(0, 1),
+    tableCap: int(1, 1_000_000),
+    floodBaseline: bool,
+    dhtFallback: bool,
+    persistIntervalMs: int(1000, 24 * HOUR),
+    traceCap: int(1, 1_000_000),
   },
 }
 

@@ -5,7 +5,8 @@
  */
 import { E2EService } from './e2e/service.ts'
 import type { NodeService } from './node.ts'
+import { RoutingService } from './routing/index.ts'
 
 export function defaultServices(): NodeService[] {
-  return [new E2EService()]
+  return [new E2EService(), new RoutingService()]
 }
