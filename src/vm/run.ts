@@ -166,7 +166,10 @@ function replayMachine(
  * The JSONL trace of a finished live run: re-executes it in full-record mode
  * against its recorded host answers and checks the digest equals the live one.
  */
-export async function exportTrace(m: Machine, src: TraceSource): Promise<string> {
+export async function exportTrace(m: Machine, source: TraceSource): Promise<string> {
+  // The file name is part of the program (and so of checkpointed state): take the
+  // machine's own, so a trace can never name another file than the run it records.
+  const src: TraceSource = { ...source, file: m.program.file }
   const live = m.trace
   if (!live) throw new Error('the run was not traced (pass trace: true)')
   if (m.pending) throw new Error('cannot export a trace while the agent waits on a host call')

@@ -159,3 +159,18 @@ describe('property: every traced run replays exactly', () => {
     )
   })
 })
+
+describe('regression: trace export names the file the program was assembled as', () => {
+  // fast-check found this: a checkpoint stores the program's file name, so a
+  // trace exported under another name diverged at the CREATE_SYSTEM_CHECKPOINT.
+  it('a checkpointing program replays even when the caller passes another file name', async () => {
+    const source = 'CREATE_SYSTEM_CHECKPOINT'
+    const r = assemble(source)
+    const host = offlineHost()
+    const inputs = { R_state: { x: [1] } }
+    const m = new Machine({ program: r.program!, host, gasLimit: 300, inputs, trace: true })
+    await m.run()
+    const text = await exportTrace(m, { file: 'p.avm', source, agentId: host.agentId, gasLimit: 300, inputs })
+    expect((await replayTrace(text)).divergence).toBeNull()
+  })
+})
