@@ -61,6 +61,32 @@ export interface NodeConfig {
   log: {
     level: NodeLogLevel
   }
+  /** The reputation service (docs/reputation.md, "In the daemon"). */
+  reputation: {
+    /** Agent ids (64 hex chars) this node trusts a priori: its personal EigenTrust view. Empty: uniform. */
+    preTrusted: string[]
+    /** How often global trust is recomputed from the accepted reports. */
+    trustIntervalMs: number
+    /** Accept a report signed by both parties about a task this node has no record of (see docs). */
+    acceptCoSignedUnknownTasks: boolean
+    /** Report gossip rate limit per sending peer: token refill per second and bucket size. */
+    ratePerSecond: number
+    burst: number
+    /** How long a report about an unknown task is held before it is dropped. */
+    holdMs: number
+    stake: {
+      /** Bond below which an agent may not bid on staked CFPs; a slash below it blacklists. */
+      minimum: number
+      /** CFPs worth at most this need no stake. */
+      freeValue: number
+      /** Required bond per credit of CFP value, in basis points. */
+      perValueBps: number
+      /** Delay between unbonding and getting the credits back (they stay slashable meanwhile). */
+      unbondingDelayMs: number
+      /** Time after an award's deadline before a missing result is slashable. */
+      deadlineGraceMs: number
+    }
+  }
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {
@@ -80,6 +106,21 @@ export const DEFAULT_CONFIG: NodeConfig = {
   connections: { maxConnections: 300, allow: ['/ip4/127.0.0.1/ipcidr/32'] },
   gossipsub: { ipColocationWhitelist: ['127.0.0.1'] },
   log: { level: 'info' },
+  reputation: {
+    preTrusted: [],
+    trustIntervalMs: 10_000,
+    acceptCoSignedUnknownTasks: true,
+    ratePerSecond: 5,
+    burst: 50,
+    holdMs: 30_000,
+    stake: {
+      minimum: 100,
+      freeValue: 100,
+      perValueBps: 1000,
+      unbondingDelayMs: 7 * 24 * 3600_000,
+      deadlineGraceMs: 60_000,
+    },
+  },
 }
 
 type Leaf = { kind: 'leaf'; expect: string; check: (v: unknown) => boolean }
@@ -101,6 +142,11 @@ const stringList: Leaf = {
   kind: 'leaf',
   expect: 'a list of strings',
   check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && s.length > 0),
+}
+const agentIdList: Leaf = {
+  kind: 'leaf',
+  expect: 'a list of agent ids (64 lowercase hex characters each)',
+  check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s)),
 }
 const HOUR = 3600_000
 
@@ -133,6 +179,21 @@ const SCHEMA: Schema = {
       kind: 'leaf',
       expect: `one of ${LOG_LEVELS.join(', ')}`,
       check: (v) => typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v),
+    },
+  },
+  reputation: {
+    preTrusted: agentIdList,
+    trustIntervalMs: int(10, 24 * HOUR),
+    acceptCoSignedUnknownTasks: bool,
+    ratePerSecond: int(1, 100_000),
+    burst: int(1, 1_000_000),
+    holdMs: int(0, 24 * HOUR),
+    stake: {
+      minimum: int(1, Number.MAX_SAFE_INTEGER),
+      freeValue: int(0, Number.MAX_SAFE_INTEGER),
+      perValueBps: int(0, 1_000_000),
+      unbondingDelayMs: int(0, 365 * 24 * HOUR),
+      deadlineGraceMs: int(0, 30 * 24 * HOUR),
     },
   },
 }

@@ -4,7 +4,8 @@
  * `node.service(name)`.
  */
 import type { NodeService } from './node.ts'
+import { ReputationService } from './reputation/index.ts'
 
 export function defaultServices(): NodeService[] {
-  return []
+  return [new ReputationService()]
 }
