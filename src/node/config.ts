@@ -8,6 +8,8 @@ import { UserError } from '../common/index.ts'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type NodeLogLevel = (typeof LOG_LEVELS)[number]
+export const UNKNOWN_TASK_POLICIES = ['hold', 'accept-co-signed', 'accept'] as const
+export type UnknownTaskPolicy = (typeof UNKNOWN_TASK_POLICIES)[number]
 
 export interface NodeConfig {
   /** libp2p listen multiaddrs (TCP). Port 0 picks a free port. */
@@ -67,8 +69,13 @@ export interface NodeConfig {
     preTrusted: string[]
     /** How often global trust is recomputed from the accepted reports. */
     trustIntervalMs: number
-    /** Accept a report signed by both parties about a task this node has no record of (see docs). */
-    acceptCoSignedUnknownTasks: boolean
+    /**
+     * Reports about a task this node has no record of (it was not party to the award):
+     * `hold` (hold `holdMs` for the market to register it, then drop), `accept-co-signed`
+     * (accept when both parties signed, hold one-sided ones), `accept` (accept any validly
+     * signed report; one-sided ones weigh half). See docs/reputation.md.
+     */
+    unknownTasks: UnknownTaskPolicy
     /** Report gossip rate limit per sending peer: token refill per second and bucket size. */
     ratePerSecond: number
     burst: number
@@ -109,7 +116,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   reputation: {
     preTrusted: [],
     trustIntervalMs: 10_000,
-    acceptCoSignedUnknownTasks: true,
+    unknownTasks: 'accept-co-signed',
     ratePerSecond: 5,
     burst: 50,
     holdMs: 30_000,
@@ -184,7 +191,11 @@ const SCHEMA: Schema = {
   reputation: {
     preTrusted: agentIdList,
     trustIntervalMs: int(10, 24 * HOUR),
-    acceptCoSignedUnknownTasks: bool,
+    unknownTasks: {
+      kind: 'leaf',
+      expect: `one of ${UNKNOWN_TASK_POLICIES.join(', ')}`,
+      check: (v) => typeof v === 'string' && (UNKNOWN_TASK_POLICIES as readonly string[]).includes(v),
+    },
     ratePerSecond: int(1, 100_000),
     burst: int(1, 1_000_000),
     holdMs: int(0, 24 * HOUR),

@@ -120,7 +120,7 @@ export class ReputationService implements NodeService {
       clock: node.clock,
       store,
       isTaskKnown: (taskId, requester, provider) =>
-        tasks.known(taskId, requester, provider, this.coSignedContext, cfg.acceptCoSignedUnknownTasks),
+        tasks.known(taskId, requester, provider, this.coSignedContext, cfg.unknownTasks),
       ratePerSecond: cfg.ratePerSecond,
       burst: cfg.burst,
       holdMs: cfg.holdMs,

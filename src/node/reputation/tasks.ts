@@ -6,11 +6,13 @@
  * `known()` answers the intake's `TaskKnown` question:
  *  - registered with the same parties → true (accepted);
  *  - registered with other parties → false (rejected, the sender penalised);
- *  - not registered → `undefined` (held, re-checked, dropped after `holdMs`),
- *    unless the report is co-signed and `acceptCoSignedUnknown` is on: both
- *    parties signed that the task happened, which is all a third-party node
- *    can know (awards are not gossiped), so it is accepted.
+ *  - not registered: by the node's `reputation.unknownTasks` policy —
+ *    `hold`: `undefined` (held, re-checked, dropped after `holdMs`);
+ *    `accept-co-signed`: true if both parties signed (that the task happened
+ *    is then all a third-party node can know: awards are not gossiped), else held;
+ *    `accept`: true (any validly signed report; one-sided ones weigh half).
  */
+import type { UnknownTaskPolicy } from '../config.ts'
 import type { KvStore } from '../../common/index.ts'
 import { getJson, putJson } from '../../common/index.ts'
 
@@ -39,10 +41,11 @@ export class TaskRegistry {
     requester: string,
     provider: string,
     coSigned: boolean,
-    acceptCoSignedUnknown: boolean,
+    policy: UnknownTaskPolicy,
   ): Promise<boolean | undefined> {
     const rec = await this.get(taskId)
     if (rec) return rec.requester === requester && rec.provider === provider
-    return coSigned && acceptCoSignedUnknown ? true : undefined
+    if (policy === 'accept' || (policy === 'accept-co-signed' && coSigned)) return true
+    return undefined
   }
 }

@@ -84,7 +84,7 @@ describe('reputation config', () => {
     expect(cfg.reputation).toMatchObject({
       preTrusted: [],
       trustIntervalMs: 10_000,
-      acceptCoSignedUnknownTasks: true,
+      unknownTasks: 'accept-co-signed',
     })
     expect(cfg.reputation.stake.minimum).toBe(100)
     const ok = parseConfig({ reputation: { preTrusted: [req.id], stake: { minimum: 10 } } })
@@ -93,6 +93,9 @@ describe('reputation config', () => {
     expect(ok.reputation.stake.freeValue).toBe(100)
     expect(() => parseConfig({ reputation: { preTrusted: ['alice'] } })).toThrow(
       /"reputation.preTrusted" must be a list of agent ids/,
+    )
+    expect(() => parseConfig({ reputation: { unknownTasks: 'maybe' } })).toThrow(
+      /one of hold, accept-co-signed, accept/,
     )
     expect(() => parseConfig({ reputation: { trustIntervalMs: 0 } })).toThrow(/reputation.trustIntervalMs/)
     expect(() => parseConfig({ reputation: { stake: { minimun: 1 } } })).toThrow(/did you mean "minimum"/)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock, MemoryKv, silentLogger } from '../../../src/common/index.ts'
 import { createReportValidator, REPORT_PENALTY, TaskRegistry } from '../../../src/node/reputation/index.ts'
+import type { UnknownTaskPolicy } from '../../../src/node/config.ts'
 import { createPeerScore } from '../../../src/node/peer-score.ts'
 import {
   encodeReport,
@@ -29,7 +30,7 @@ function body(taskId: string, extra: Partial<ReportBody> = {}): ReportBody {
   }
 }
 
-function setup(opts: { acceptCoSignedUnknown?: boolean; burst?: number } = {}) {
+function setup(opts: { unknownTasks?: UnknownTaskPolicy; burst?: number } = {}) {
   const clock = new ManualClock(10_000)
   const store = new MemoryKv()
   const tasks = new TaskRegistry(store)
@@ -37,7 +38,7 @@ function setup(opts: { acceptCoSignedUnknown?: boolean; burst?: number } = {}) {
   const intake = new ReportIntake({
     clock,
     store,
-    isTaskKnown: (t, r, p) => tasks.known(t, r, p, coSigned, opts.acceptCoSignedUnknown ?? true),
+    isTaskKnown: (t, r, p) => tasks.known(t, r, p, coSigned, opts.unknownTasks ?? 'accept-co-signed'),
     ratePerSecond: 1,
     burst: opts.burst ?? 50,
     holdMs: 30_000,
@@ -140,8 +141,14 @@ describe('the report gossip validator', () => {
     expect(peerScore.get('a')).toBe(0)
   })
 
-  it('with acceptCoSignedUnknownTasks off, holds even a co-signed report; a registered task with other parties is a penalised mismatch', async () => {
-    const { validate, intake, tasks, peerScore } = setup({ acceptCoSignedUnknown: false })
+  it('with unknownTasks "accept", accepts a one-sided report about an unknown task at half weight', async () => {
+    const { validate, trust } = setup({ unknownTasks: 'accept' })
+    expect(await validate('a', encodeReport(makeReport(body('t1'), req.sk)))).toBe('accept')
+    expect(trust.edges).toBe(1)
+  })
+
+  it('with unknownTasks "hold", holds even a co-signed report; a registered task with other parties is a penalised mismatch', async () => {
+    const { validate, intake, tasks, peerScore } = setup({ unknownTasks: 'hold' })
     expect(await validate('a', encodeReport(makeReport(body('t1'), req.sk, prov.sk)))).toBe('ignore')
     expect(intake.heldCount).toBe(1)
     await tasks.register('t2', req.id, mallory.id, 10_000)
