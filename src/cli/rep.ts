@@ -14,7 +14,9 @@ import {
   lineChart,
   type ResultBody,
   runSim,
+  type IntakeResult,
   type SignedEnvelope,
+  type SignedReport,
   type SimResult,
   type SlashRecord,
   verifySlash,
@@ -108,11 +110,48 @@ const stats: Command = {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')
       ctx.io.out(
-        `accepted ${r.accepted}, held ${r.held}, published ${r.published}, rejected: ${rej || 'none'}\n` +
+        `gossip peers on the report topic: ${r.topicPeers}\n` +
+          `accepted ${r.accepted}, held ${r.held}, published ${r.published}, rejected: ${rej || 'none'}\n` +
           `trust graph: ${r.agents} agents, ${r.edges} edges, last computed ${r.lastComputedAt === undefined ? 'never' : when(r.lastComputedAt)} (${r.iterations} iterations)\n`,
       )
     }
     return 0
+  },
+}
+
+const publish: Command = {
+  name: 'publish',
+  summary: 'validate signed interaction reports (JSON files) on the daemon and gossip them',
+  description: `Each FILE holds one report {"body": {...}, "requesterSig": "...", "providerSig": "..."}
+as signed with makeReport/signReportAs (domain swarmd/rep-report/v1). The daemon runs it through the
+same checks as a report from the network, stores it, and publishes it on the report topic unless
+it was rejected. --json prints [{ file, result, recipients }]. Exit code 1 if any was rejected.`,
+  positionals: [
+    { name: 'FILE', description: 'JSON file with a signed report', required: true, variadic: true },
+  ],
+  run: async (ctx) => {
+    const client = daemon(ctx)
+    const files = ctx.rest
+    const out: { file: string; result: IntakeResult; recipients: number }[] = []
+    for (const file of files) {
+      let report: unknown
+      try {
+        report = JSON.parse(await readFile(file, 'utf8'))
+      } catch (err) {
+        throw new UserError(`cannot read ${file}: ${(err as Error).message}`)
+      }
+      const r = await client.publish(report as SignedReport)
+      out.push({ file, ...r })
+      if (ctx.flags.json) continue
+      const res = r.result
+      ctx.io.out(
+        res.status === 'rejected'
+          ? `${file}: rejected: ${res.reason}${res.detail ? ` (${res.detail})` : ''}\n`
+          : `${file}: ${res.status} ${res.id}, sent to ${r.recipients} peers\n`,
+      )
+    }
+    if (ctx.flags.json) printJson(ctx.io, out)
+    return out.some((x) => x.result.status === 'rejected') ? 1 : 0
   },
 }
 
@@ -359,7 +398,7 @@ export const commands: Command[] = [
   {
     name: 'rep',
     summary: 'reputation: trust, stake and the attack simulation',
-    subcommands: [show, top, stats, sim, verifySlashCmd],
+    subcommands: [show, top, stats, publish, sim, verifySlashCmd],
   },
   {
     name: 'stake',

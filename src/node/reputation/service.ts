@@ -10,6 +10,7 @@
  * and `publishReport` after it.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { Counter, Gauge, Histogram } from 'prom-client'
 import { type Logger, SwarmdError, UserError } from '../../common/index.ts'
 import { Ledger } from '../../market/index.ts'
 import {
@@ -57,6 +58,8 @@ export interface PublishResult {
 }
 
 export interface ReputationStats {
+  /** Connected peers subscribed to the report topic (who a published report reaches first). */
+  topicPeers: number
   accepted: number
   held: number
   rejected: Record<string, number>
@@ -100,6 +103,8 @@ export class ReputationService implements NodeService {
   private coSignedContext = false
   private routesRegistered = false
   private running = false
+  private metrics: ReputationMetrics | undefined
+  private metricsNode: SwarmNode | undefined
 
   constructor(init: ReputationServiceInit = {}) {
     this.init = init
@@ -126,6 +131,11 @@ export class ReputationService implements NodeService {
       holdMs: cfg.holdMs,
     })
     this.intakeRef = intake
+    if (this.metricsNode !== node) {
+      this.metrics = createReputationMetrics(node)
+      this.metricsNode = node
+    }
+    const metrics = this.metrics
     const trust = new TrustEngine({ preTrusted: cfg.preTrusted })
     this.trustRef = trust
     this.counts.clear()
@@ -161,6 +171,10 @@ export class ReputationService implements NodeService {
         if (r.status === 'held') this.stats.held++
         else if (r.status === 'rejected') this.count(r.reason)
         else if (r.status === 'undecodable') this.count('UNDECODABLE')
+        const result = r.status === 'rejected' ? r.reason : r.status
+        metrics?.reportsTotal.inc({ result })
+        if (r.status === 'undecodable' || (r.status === 'rejected' && r.action === 'penalise'))
+          node.metrics.peerPenaltiesTotal.inc({ reason: `rep_${result}` })
       },
     })
     this.validatorRef = validate
@@ -225,6 +239,7 @@ export class ReputationService implements NodeService {
     }
     const sent = await node.pubsub.publish(REPORT_TOPIC, encodeReport(report))
     this.stats.published++
+    this.metrics?.publishedTotal.inc()
     return { result, recipients: sent.recipients.length }
   }
 
@@ -279,6 +294,8 @@ export class ReputationService implements NodeService {
     const t0 = performance.now()
     const stats = this.trustRef.compute(node.clock.now())
     this.lastComputedAt = node.clock.now()
+    this.metrics?.computeSeconds.observe((performance.now() - t0) / 1000)
+    this.metrics?.agents.set(stats.agents)
     if (this.dirty)
       this.log?.debug('trust recomputed', {
         agents: stats.agents,
@@ -290,7 +307,14 @@ export class ReputationService implements NodeService {
   }
 
   statistics(): ReputationStats {
+    let topicPeers = 0
+    try {
+      topicPeers = this.node?.pubsub.getSubscribers(REPORT_TOPIC).length ?? 0
+    } catch {
+      // not started
+    }
     return {
+      topicPeers,
       accepted: this.stats.accepted,
       held: this.intakeRef?.heldCount ?? 0,
       rejected: { ...this.stats.rejected },
@@ -383,6 +407,27 @@ export class ReputationService implements NodeService {
   private need<T>(v: T | undefined): T {
     if (v === undefined) throw new SwarmdError('UNAVAILABLE', 'the reputation service is not started')
     return v
+  }
+}
+
+interface ReputationMetrics {
+  reportsTotal: Counter<'result'>
+  publishedTotal: Counter
+  computeSeconds: Histogram
+  agents: Gauge
+}
+
+function createReputationMetrics(node: SwarmNode): ReputationMetrics {
+  const m = node.metrics
+  return {
+    reportsTotal: m.counter(
+      'swarmd_reputation_reports_total',
+      'Reports received over gossip, by result (accepted, held, undecodable or the rejection reason)',
+      ['result'],
+    ),
+    publishedTotal: m.counter('swarmd_reputation_published_total', 'Reports this node published'),
+    computeSeconds: m.histogram('swarmd_reputation_trust_compute_seconds', 'Time of one trust recompute'),
+    agents: m.gauge('swarmd_reputation_agents', 'Agents in the trust graph'),
   }
 }
 
