@@ -139,13 +139,17 @@ export class ReputationService implements NodeService {
     const trust = new TrustEngine({ preTrusted: cfg.preTrusted })
     this.trustRef = trust
     this.counts.clear()
-    for await (const { report, coSigned } of intake.accepted()) this.add(report, coSigned, false)
+    let loaded = 0
+    for await (const { report, coSigned } of intake.accepted()) {
+      this.add(report, coSigned, false)
+      loaded++
+    }
     intake.onAccepted((report, coSigned, upgrade) => {
       this.stats.accepted++
       this.add(report, coSigned, upgrade)
     })
     this.recompute()
-    log.info('reputation loaded', { reports: trust.edges, agents: trust.agentCount })
+    log.info('reputation loaded', { reports: loaded, agents: trust.agentCount })
 
     const agents = node.service<NodeService & { ledger?: Ledger }>('agents')
     const ledger = this.init.ledger ?? agents?.ledger
@@ -181,9 +185,12 @@ export class ReputationService implements NodeService {
     const pubsub = node.pubsub
     pubsub.topicValidators.set(
       REPORT_TOPIC,
-      async (peer, msg) => TOPIC_VERDICT[await validate(peer.toString(), msg.data)],
+      // after stop() began nothing more reaches the store
+      async (peer, msg) =>
+        this.running ? TOPIC_VERDICT[await validate(peer.toString(), msg.data)] : TopicValidatorResult.Ignore,
     )
     pubsub.subscribe(REPORT_TOPIC)
+    this.running = true
     this.timers.push(
       setInterval(() => this.recompute(), cfg.trustIntervalMs),
       setInterval(() => void this.retryHeld(), Math.max(100, Math.min(cfg.holdMs, 5_000))),
@@ -193,16 +200,15 @@ export class ReputationService implements NodeService {
       registerReputationRoutes(node.control, this)
       this.routesRegistered = true
     }
-    this.running = true
   }
 
+  /** Idempotent; also undoes a half-finished start. */
   async stop(): Promise<void> {
-    if (!this.running) return
     this.running = false
     for (const t of this.timers) clearInterval(t)
     this.timers = []
     const node = this.node
-    if (node) {
+    if (node && this.validatorRef) {
       try {
         node.pubsub.unsubscribe(REPORT_TOPIC)
         node.pubsub.topicValidators.delete(REPORT_TOPIC)
@@ -210,6 +216,7 @@ export class ReputationService implements NodeService {
         // libp2p already stopping
       }
     }
+    this.validatorRef = undefined
     await this.chain.catch(() => {}) // drain in-flight intake writes before the database closes
   }
 
