@@ -155,6 +155,18 @@ it was rejected. --json prints [{ file, result, recipients }]. Exit code 1 if an
   },
 }
 
+const stakeShow: Command = {
+  name: 'show',
+  summary: "an agent's balance, bond, unbonding entries and blacklist state on the daemon's ledger",
+  positionals: [agentArg],
+  run: async (ctx) => {
+    const s = await daemon(ctx).stake(ctx.args.AGENT!)
+    if (ctx.flags.json) printJson(ctx.io, s)
+    else ctx.io.out(stakeText(s))
+    return 0
+  },
+}
+
 const bond: Command = {
   name: 'bond',
   summary: "move AMOUNT credits from the agent's balance into its bond (STAKE_LOCK)",
@@ -402,7 +414,7 @@ export const commands: Command[] = [
   },
   {
     name: 'stake',
-    summary: "an agent's stake on the daemon's ledger: bond and release",
-    subcommands: [bond, release],
+    summary: "an agent's stake on the daemon's ledger: show, bond and release",
+    subcommands: [stakeShow, bond, release],
   },
 ]

@@ -209,6 +209,8 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     }
     expect(r).toMatchObject({ unbonded: 50, released: 0, state: { bonded: 150, balance: 0 } })
     expect(r.releaseAt).toBeGreaterThan(Date.now() + 6 * 24 * 3600_000)
+    const shown = await cli(['stake', 'show', good.id, '--repo', b.root])
+    expect(shown.out).toMatch(/bonded 150, balance 0\n {2}unbonding 50 until/)
     await expect(cli(['stake', 'release', good.id, '500', '--repo', b.root])).rejects.toThrow(
       /bonded 150 < 500/,
     )

@@ -28,6 +28,9 @@ export class ReputationClient {
   publish(report: SignedReport): Promise<{ result: IntakeResult; recipients: number }> {
     return this.client.request('POST', '/v1/rep/publish', { report })
   }
+  stake(agent: string): Promise<StakeState> {
+    return this.client.request('GET', `/v1/stake/show?${new URLSearchParams({ agent })}`)
+  }
   bond(agent: string, amount: number): Promise<StakeState> {
     return this.client.request('POST', '/v1/stake/bond', { agent, amount })
   }

@@ -5,6 +5,7 @@
  *   GET  /v1/rep/top?limit=N           → { agents: AgentTrust[], computedAt }
  *   GET  /v1/rep/stats                 → ReputationStats
  *   POST /v1/rep/publish {report}      → { result, recipients }
+ *   GET  /v1/stake/show?agent=ID       → StakeState
  *   POST /v1/stake/bond {agent,amount} → StakeState
  *   POST /v1/stake/release {agent,amount?} → { state, unbonded, releaseAt?, released }
  */
@@ -34,6 +35,7 @@ export function registerReputationRoutes(control: ControlServer, rep: Reputation
       throw new UserError('body must be {"report": {"body": {...}, "requesterSig": "...", ...}}')
     return rep.publishReport(report as SignedReport)
   })
+  control.route('GET', '/v1/stake/show', (req) => rep.stake.state(checkAgentId(req.query.get('agent'))))
   control.route('POST', '/v1/stake/bond', (req) => {
     const b = (req.body ?? {}) as { agent?: unknown; amount?: unknown }
     return rep.bond(checkAgentId(b.agent), positiveInt(b.amount, 'amount'))
