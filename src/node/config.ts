@@ -4,6 +4,7 @@
  * unknown key or a bad value is refused with a message naming the key and the
  * expected value. CLI flags map onto the same paths through `applyOverrides`.
  */
+import { multiaddr } from '@multiformats/multiaddr'
 import { UserError } from '../common/index.ts'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
@@ -33,6 +34,8 @@ export interface NodeConfig {
     providerValidityMs: number
     /** How often this node re-announces its capabilities (must be below providerValidityMs). */
     reprovideIntervalMs: number
+    /** A lookup returns this long after its first provider instead of waiting for the whole query. */
+    findSettleMs: number
   }
   wire: {
     /** Largest accepted message frame. */
@@ -62,6 +65,31 @@ export interface NodeConfig {
   }
   log: {
     level: NodeLogLevel
+  }
+  /** End-to-end agent messaging in the daemon (src/node/e2e, docs/e2e.md). */
+  e2e: {
+    /** Lifetime of the agent cards this node publishes (re-published at half of it). */
+    cardTtlMs: number
+    /** How long a fetched card is trusted before it is looked up again. */
+    cardCacheMs: number
+    /** Timeout of one delivery attempt (direct, or through one relay). */
+    deliveryTimeoutMs: number
+    /** Connected peers asked to relay, one after the other, when the recipient's node is unreachable. */
+    maxRelays: number
+    /** Hop limit (TTL) of an envelope. */
+    hopLimit: number
+    /** Connected peers that hold a copy of a message for an offline agent (besides the sender's node). */
+    mailboxReplicas: number
+    /** How long a mailbox holds a message. */
+    mailboxTtlMs: number
+    /** Messages one sending node may leave per recipient in this node's mailbox. */
+    mailboxMaxPerSender: number
+    /** Bytes one sending node may leave per recipient in this node's mailbox. */
+    mailboxMaxBytesPerSender: number
+    /** Idle lifetime of an E2E session before it is renegotiated. */
+    sessionTtlMs: number
+    /** Recent messages kept per local agent for `swarmd msg inbox`. */
+    inboxSize: number
   }
   /** The reputation service (docs/reputation.md, "In the daemon"). */
   reputation: {
@@ -107,12 +135,26 @@ export const DEFAULT_CONFIG: NodeConfig = {
     queryTimeoutMs: 10_000,
     providerValidityMs: 48 * 3600_000,
     reprovideIntervalMs: 12 * 3600_000,
+    findSettleMs: 50,
   },
   wire: { maxMessageBytes: 1024 * 1024, maxClockSkewMs: 5 * 60_000, requestTimeoutMs: 10_000 },
   peerScore: { disconnectThreshold: -100, banMs: 10 * 60_000, recoveryPerMinute: 10 },
   connections: { maxConnections: 300, allow: ['/ip4/127.0.0.1/ipcidr/32'] },
   gossipsub: { ipColocationWhitelist: ['127.0.0.1'] },
   log: { level: 'info' },
+  e2e: {
+    cardTtlMs: 24 * 3600_000,
+    cardCacheMs: 60_000,
+    deliveryTimeoutMs: 5_000,
+    maxRelays: 3,
+    hopLimit: 4,
+    mailboxReplicas: 2,
+    mailboxTtlMs: 7 * 24 * 3600_000,
+    mailboxMaxPerSender: 100,
+    mailboxMaxBytesPerSender: 1024 * 1024,
+    sessionTtlMs: 10 * 60_000,
+    inboxSize: 200,
+  },
   reputation: {
     preTrusted: [],
     trustIntervalMs: 10_000,
@@ -139,11 +181,24 @@ const int = (min: number, max: number): Leaf => ({
   check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
 })
 const bool: Leaf = { kind: 'leaf', expect: 'true or false', check: (v) => typeof v === 'boolean' }
+function parsesAsMultiaddr(s: unknown): boolean {
+  if (typeof s !== 'string' || !s.startsWith('/')) return false
+  try {
+    multiaddr(s)
+    return true
+  } catch {
+    return false
+  }
+}
 const multiaddrList: Leaf = {
   kind: 'leaf',
-  expect: 'a list of multiaddr strings starting with "/"',
-  check: (v) =>
-    Array.isArray(v) && v.every((s) => typeof s === 'string' && s.startsWith('/') && s.length > 1),
+  expect: 'a list of multiaddrs (e.g. "/ip4/127.0.0.1/tcp/4101")',
+  check: (v) => Array.isArray(v) && v.every(parsesAsMultiaddr),
+}
+const peerAddrList: Leaf = {
+  kind: 'leaf',
+  expect: 'a list of multiaddrs ending in /p2p/<peer id>',
+  check: (v) => Array.isArray(v) && v.every((s) => parsesAsMultiaddr(s) && /\/p2p\/[^/]+$/.test(s as string)),
 }
 const stringList: Leaf = {
   kind: 'leaf',
@@ -160,7 +215,7 @@ const HOUR = 3600_000
 const SCHEMA: Schema = {
   listen: multiaddrList,
   announce: multiaddrList,
-  bootstrap: multiaddrList,
+  bootstrap: peerAddrList,
   mdns: bool,
   api: { port: int(0, 65535) },
   dht: {
@@ -168,6 +223,7 @@ const SCHEMA: Schema = {
     queryTimeoutMs: int(100, 600_000),
     providerValidityMs: int(60_000, 30 * 24 * HOUR),
     reprovideIntervalMs: int(10_000, 30 * 24 * HOUR),
+    findSettleMs: int(0, 600_000),
   },
   wire: {
     maxMessageBytes: int(1024, 64 * 1024 * 1024),
@@ -187,6 +243,19 @@ const SCHEMA: Schema = {
       expect: `one of ${LOG_LEVELS.join(', ')}`,
       check: (v) => typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v),
     },
+  },
+  e2e: {
+    cardTtlMs: int(60_000, 7 * 24 * HOUR),
+    cardCacheMs: int(0, 24 * HOUR),
+    deliveryTimeoutMs: int(100, 600_000),
+    maxRelays: int(0, 64),
+    hopLimit: int(1, 64),
+    mailboxReplicas: int(0, 64),
+    mailboxTtlMs: int(60_000, 30 * 24 * HOUR),
+    mailboxMaxPerSender: int(1, 100_000),
+    mailboxMaxBytesPerSender: int(1024, 1024 * 1024 * 1024),
+    sessionTtlMs: int(1000, 24 * HOUR),
+    inboxSize: int(1, 100_000),
   },
   reputation: {
     preTrusted: agentIdList,

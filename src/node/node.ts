@@ -449,11 +449,13 @@ export class SwarmNode {
       if (!n) throw new UserError('missing ?name=<capability>')
       const timeout = req.query.get('timeout')
       const limit = req.query.get('limit')
+      const all = req.query.get('all')
       const t0 = performance.now()
       const providers = await this.discovery.find(n, {
         signal: req.signal,
         ...(timeout ? { timeoutMs: positiveInt(timeout, 'timeout') } : {}),
         ...(limit ? { limit: positiveInt(limit, 'limit') } : {}),
+        ...(all === 'true' || all === '1' ? { settleMs: Number.POSITIVE_INFINITY } : {}),
       })
       return { capability: n, providers, elapsedMs: Math.round(performance.now() - t0) }
     })

@@ -3,9 +3,10 @@
  * adds one line here; a service can find the ones started before it with
  * `node.service(name)`.
  */
+import { E2EService } from './e2e/service.ts'
 import type { NodeService } from './node.ts'
 import { ReputationService } from './reputation/index.ts'
 
 export function defaultServices(): NodeService[] {
-  return [new ReputationService()]
+  return [new E2EService(), new ReputationService()]
 }
