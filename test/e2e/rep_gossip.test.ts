@@ -196,6 +196,31 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     expect(agents.indexOf(good.id)).toBeLessThan(agents.includes(bad.id) ? agents.indexOf(bad.id) : 99)
   })
 
+  it('a one-sided report is held by nodes that do not know the task, and accepted once the market registers it', async () => {
+    const body: ReportBody = {
+      taskId: 'task-one-sided',
+      requester: req.id,
+      provider: good.id,
+      outcome: 'success',
+      latencyMs: 90,
+      rating: 0.8,
+      price: 30,
+      issuedAt: Date.now(),
+    }
+    await a.rep.registerTask(body.taskId, body.requester, body.provider) // a made the award
+    const one = makeReport(body, req.sk) // the provider has not counter-signed (yet)
+    const before = b.rep.trustOf(good.id).reports.asProvider
+    const pub = await a.rep.publishReport(one)
+    expect(pub.result).toMatchObject({ status: 'accepted', coSigned: false })
+    await waitFor(() => b.rep.intake.heldCount === 1)
+    expect(b.rep.trustOf(good.id).reports.asProvider).toBe(before)
+    await b.rep.registerTask(body.taskId, body.requester, body.provider) // b's market learns the award
+    expect(b.rep.intake.heldCount).toBe(0)
+    expect(b.rep.trustOf(good.id).reports.asProvider).toBe(before + 1)
+    // c's market was never told: the report does not count there (b did not forward a report it held)
+    expect(c.rep.trustOf(good.id).reports.asProvider).toBe(before)
+  })
+
   it('stake release: unbond now, paid back only after the delay', async () => {
     await b.rep.ledger.mint(good.id, 200, 'test faucet')
     await b.rep.bond(good.id, 200)
