@@ -29,7 +29,7 @@ export const COMMAND_MODULES: CommandModule[] = [
   { names: ['route'], load: () => import('./cli/routectl.ts') },
   { names: ['msg'], load: () => import('./cli/msg.ts') },
   { names: ['market'], load: () => import('./cli/market.ts') },
-  { names: ['rep'], load: () => import('./cli/rep.ts') },
+  { names: ['rep', 'stake'], load: () => import('./cli/rep.ts') },
 ]
 
 /** The first token of argv that is not a global flag (or its value): the command name. */

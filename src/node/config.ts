@@ -9,6 +9,8 @@ import { UserError } from '../common/index.ts'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type NodeLogLevel = (typeof LOG_LEVELS)[number]
+export const UNKNOWN_TASK_POLICIES = ['hold', 'accept-co-signed', 'accept'] as const
+export type UnknownTaskPolicy = (typeof UNKNOWN_TASK_POLICIES)[number]
 
 export interface NodeConfig {
   /** libp2p listen multiaddrs (TCP). Port 0 picks a free port. */
@@ -110,6 +112,37 @@ export interface NodeConfig {
     /** Per-CFP decision traces kept (memory and LevelDB) for `swarmd route explain`. */
     traceCap: number
   }
+  /** The reputation service (docs/reputation.md, "In the daemon"). */
+  reputation: {
+    /** Agent ids (64 hex chars) this node trusts a priori: its personal EigenTrust view. Empty: uniform. */
+    preTrusted: string[]
+    /** How often global trust is recomputed from the accepted reports. */
+    trustIntervalMs: number
+    /**
+     * Reports about a task this node has no record of (it was not party to the award):
+     * `hold` (hold `holdMs` for the market to register it, then drop), `accept-co-signed`
+     * (accept when both parties signed, hold one-sided ones), `accept` (accept any validly
+     * signed report; one-sided ones weigh half). See docs/reputation.md.
+     */
+    unknownTasks: UnknownTaskPolicy
+    /** Report gossip rate limit per sending peer: token refill per second and bucket size. */
+    ratePerSecond: number
+    burst: number
+    /** How long a report about an unknown task is held before it is dropped. */
+    holdMs: number
+    stake: {
+      /** Bond below which an agent may not bid on staked CFPs; a slash below it blacklists. */
+      minimum: number
+      /** CFPs worth at most this need no stake. */
+      freeValue: number
+      /** Required bond per credit of CFP value, in basis points. */
+      perValueBps: number
+      /** Delay between unbonding and getting the credits back (they stay slashable meanwhile). */
+      unbondingDelayMs: number
+      /** Time after an award's deadline before a missing result is slashable. */
+      deadlineGraceMs: number
+    }
+  }
 }
 
 /** Router kinds the daemon can run (the stateless baselines and the oracle are simulator-only). */
@@ -158,6 +191,21 @@ export const DEFAULT_CONFIG: NodeConfig = {
     persistIntervalMs: 30_000,
     traceCap: 1000,
   },
+  reputation: {
+    preTrusted: [],
+    trustIntervalMs: 10_000,
+    unknownTasks: 'accept-co-signed',
+    ratePerSecond: 5,
+    burst: 50,
+    holdMs: 30_000,
+    stake: {
+      minimum: 100,
+      freeValue: 100,
+      perValueBps: 1000,
+      unbondingDelayMs: 7 * 24 * 3600_000,
+      deadlineGraceMs: 60_000,
+    },
+  },
 }
 
 type Leaf = { kind: 'leaf'; expect: string; check: (v: unknown) => boolean }
@@ -202,6 +250,11 @@ const stringList: Leaf = {
   kind: 'leaf',
   expect: 'a list of strings',
   check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && s.length > 0),
+}
+const agentIdList: Leaf = {
+  kind: 'leaf',
+  expect: 'a list of agent ids (64 lowercase hex characters each)',
+  check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s)),
 }
 const HOUR = 3600_000
 
@@ -260,6 +313,25 @@ const SCHEMA: Schema = {
     dhtFallback: bool,
     persistIntervalMs: int(1000, 24 * HOUR),
     traceCap: int(1, 1_000_000),
+  },
+  reputation: {
+    preTrusted: agentIdList,
+    trustIntervalMs: int(10, 24 * HOUR),
+    unknownTasks: {
+      kind: 'leaf',
+      expect: `one of ${UNKNOWN_TASK_POLICIES.join(', ')}`,
+      check: (v) => typeof v === 'string' && (UNKNOWN_TASK_POLICIES as readonly string[]).includes(v),
+    },
+    ratePerSecond: int(1, 100_000),
+    burst: int(1, 1_000_000),
+    holdMs: int(0, 24 * HOUR),
+    stake: {
+      minimum: int(1, Number.MAX_SAFE_INTEGER),
+      freeValue: int(0, Number.MAX_SAFE_INTEGER),
+      perValueBps: int(0, 1_000_000),
+      unbondingDelayMs: int(0, 365 * 24 * HOUR),
+      deadlineGraceMs: int(0, 30 * 24 * HOUR),
+    },
   },
 }
 

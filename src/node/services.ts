@@ -5,8 +5,9 @@
  */
 import { E2EService } from './e2e/service.ts'
 import type { NodeService } from './node.ts'
+import { ReputationService } from './reputation/index.ts'
 import { RoutingService } from './routing/index.ts'
 
 export function defaultServices(): NodeService[] {
-  return [new E2EService(), new RoutingService()]
+  return [new E2EService(), new RoutingService(), new ReputationService()]
 }
