@@ -90,6 +90,11 @@ export interface NodeConfig {
     sessionTtlMs: number
     /** Recent messages kept per local agent for `swarmd msg inbox`. */
     inboxSize: number
+    /**
+     * Hybrid post-quantum handshakes (an ML-KEM-768 secret mixed into the Noise key
+     * schedule) for agents that do not say otherwise; ~2.2 KiB more per handshake.
+     */
+    postQuantum: boolean
   }
   /** CFP routing (`/swarmd/route/1.0.0`, docs/routing-daemon.md). */
   routing: {
@@ -179,6 +184,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     mailboxMaxBytesPerSender: 1024 * 1024,
     sessionTtlMs: 10 * 60_000,
     inboxSize: 200,
+    postQuantum: false,
   },
   routing: {
     router: 'cq',
@@ -302,6 +308,7 @@ const SCHEMA: Schema = {
     mailboxMaxBytesPerSender: int(1024, 1024 * 1024 * 1024),
     sessionTtlMs: int(1000, 24 * HOUR),
     inboxSize: int(1, 100_000),
+    postQuantum: bool,
   },
   routing: {
     router: oneOf(ROUTING_ROUTER_KINDS),
