@@ -58,6 +58,10 @@ export interface NodeConfig {
     maxConnections: number
     /** Multiaddr prefixes exempt from connection rate limits (loopback for devnets). */
     allow: string[]
+    /** Below this many connected peers the node redials its bootstrap and known peers. */
+    minPeers: number
+    /** How often the peer count is checked against `minPeers`. */
+    redialIntervalMs: number
   }
   gossipsub: {
     /** IPs exempt from gossipsub's IP colocation penalty (many peers on one host). */
@@ -169,7 +173,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
   },
   wire: { maxMessageBytes: 1024 * 1024, maxClockSkewMs: 5 * 60_000, requestTimeoutMs: 10_000 },
   peerScore: { disconnectThreshold: -100, banMs: 10 * 60_000, recoveryPerMinute: 10 },
-  connections: { maxConnections: 300, allow: ['/ip4/127.0.0.1/ipcidr/32'] },
+  connections: {
+    maxConnections: 300,
+    allow: ['/ip4/127.0.0.1/ipcidr/32'],
+    minPeers: 3,
+    redialIntervalMs: 10_000,
+  },
   gossipsub: { ipColocationWhitelist: ['127.0.0.1'] },
   log: { level: 'info' },
   e2e: {
@@ -287,7 +296,12 @@ const SCHEMA: Schema = {
     banMs: int(0, 30 * 24 * HOUR),
     recoveryPerMinute: int(0, 1_000_000),
   },
-  connections: { maxConnections: int(1, 100_000), allow: multiaddrList },
+  connections: {
+    maxConnections: int(1, 100_000),
+    allow: multiaddrList,
+    minPeers: int(0, 1000),
+    redialIntervalMs: int(1000, 3_600_000),
+  },
   gossipsub: { ipColocationWhitelist: stringList },
   log: {
     level: {
