@@ -7,6 +7,7 @@ import type { RunResult } from './halts.ts'
 import type { Host } from './host.ts'
 import { Machine } from './interp.ts'
 import { defaultRegistry, type PluginRegistry } from './plugins/builtin.ts'
+import type { HostRecord } from './gate.ts'
 import { parseTrace, type StepRecord, TraceRecorder } from './trace.ts'
 import { canonical } from './trace-util.ts'
 import type { Value } from './values.ts'
@@ -172,6 +173,52 @@ export async function exportTrace(m: Machine, src: TraceSource): Promise<string>
   full.host = live.host
   full.changes.push(...live.changes.filter((c) => !full.changes.some((x) => x.at === c.at)))
   return full.toJsonl({ trace: 1, steps: live.steps, digest: live.digest, ...src, pluginGas })
+}
+
+/**
+ * The JSONL trace of a hosted agent whose host answers were kept across
+ * restarts (`records`, in call order): re-executes the program from its start
+ * against them in full-record mode. Returns the trace and the machine it
+ * ended in, so the caller can check it equals the live agent.
+ */
+export async function traceFromRecords(
+  src: TraceSource,
+  records: HostRecord[],
+  pluginGas: Record<string, { base: number; perKb?: number }>,
+): Promise<{ jsonl: string; machine: Machine }> {
+  const r = assemble(src.source, { ...(src.asm ?? {}), file: src.file })
+  if (!r.program) throw new Error('trace source does not assemble')
+  const rm = new Machine({
+    program: r.program,
+    host: replayHost(src.agentId, pluginGas),
+    gasLimit: src.gasLimit,
+    inputs: src.inputs,
+    asm: src.asm,
+  })
+  const full = new TraceRecorder(true)
+  rm.trace = full
+  full.programs.push({ from: 0, program: r.program })
+  rm.gate.counter = () => full.steps - 1
+  const at = records.map((x) => ({ ...x }))
+  const stamp = () => {
+    const rec = at[rm.gate.calls]
+    if (rec) rec.at = rm.gate.counter()
+  }
+  const call = rm.gate.call.bind(rm.gate)
+  const callSync = rm.gate.callSync.bind(rm.gate)
+  rm.gate.call = (k, a, live) => {
+    stamp()
+    return call(k, a, live)
+  }
+  rm.gate.callSync = (k, a, live) => {
+    stamp()
+    return callSync(k, a, live)
+  }
+  rm.gate.replayFrom(at)
+  await rm.run()
+  full.host = at
+  const jsonl = full.toJsonl({ trace: 1, steps: full.steps, digest: full.digest, ...src, pluginGas })
+  return { jsonl, machine: rm }
 }
 
 export interface ReplayReport {

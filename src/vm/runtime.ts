@@ -11,6 +11,7 @@
  */
 import {
   type Clock,
+  type KvOp,
   type KvStore,
   type KvTransaction,
   type Random,
@@ -21,7 +22,7 @@ import { type AsmOptions, assemble } from './asm/assemble.ts'
 import { formatDiagnostic } from './asm/parse.ts'
 import { LocalBus, type RemoteMessenger } from './bus.ts'
 import type { RunResult } from './halts.ts'
-import type { Decision, GatedAction, Host, Policy } from './host.ts'
+import type { Decision, GatedAction, Host, Policy, Wallet } from './host.ts'
 import { Machine } from './interp.ts'
 import { PluginRegistry } from './plugins/builtin.ts'
 import { restoreMachine, serializeState, VmStateError } from './state.ts'
@@ -55,6 +56,19 @@ export interface AgentRuntimeInit {
   securityCheck?: (agentId: string, object: Value) => { ok: boolean; reason?: string }
   checkPermission?: (agentId: string, role: string, action: string) => boolean
   sleep?: (ms: number) => Promise<void>
+  /** The wallet agents pay through (e.g. the node's ledger). @default a `KvWallet` over `store` */
+  wallet?: Wallet
+  /** Credits `DeployOptions.balance` (needed with an injected wallet). @default `KvWallet.mint` */
+  mint?: (agentId: string, amount: number) => Promise<unknown>
+  /** Record every host answer (trace/replay) in the agents' machines. @default false */
+  trace?: boolean
+  /**
+   * Called whenever an agent checkpoint is written, with `put` adding records
+   * to the same atomic batch (e.g. the host answers recorded since the last one).
+   */
+  onCheckpoint?: (agentId: string, machine: Machine, put: (key: string, value: Uint8Array) => void) => void
+  /** Called when a machine is created (deploy, restore, fork). */
+  onMachine?: (agentId: string, machine: Machine) => void
 }
 
 export interface DeployOptions {
@@ -95,7 +109,8 @@ interface Agent {
 
 export class AgentRuntime {
   readonly bus = new LocalBus()
-  readonly wallet: KvWallet
+  readonly wallet: Wallet
+  private readonly mint: (agentId: string, amount: number) => Promise<unknown>
   readonly plugins: PluginRegistry
   private readonly store: KvStore
   private readonly clock: Clock
@@ -113,7 +128,15 @@ export class AgentRuntime {
     this.clock = init.clock
     this.random = init.random
     this.sliceGas = init.sliceGas ?? 10_000
-    this.wallet = new KvWallet(init.store)
+    const kvWallet = new KvWallet(init.store)
+    this.wallet = init.wallet ?? kvWallet
+    this.mint =
+      init.mint ??
+      (init.wallet
+        ? async () => {
+            throw new VmStateError('BAD_STATE', 'this runtime cannot mint: pass `mint` with the wallet')
+          }
+        : (id, amount) => kvWallet.mint(id, amount))
     this.plugins = init.plugins ?? new PluginRegistry()
     if (init.remote) this.bus.remote = init.remote
     if (init.sleep) this.bus.sleep = init.sleep
@@ -140,7 +163,7 @@ export class AgentRuntime {
       opts.constitution ?? {},
       r.program.capabilities,
     )
-    if (opts.balance) await this.wallet.mint(id, opts.balance)
+    if (opts.balance) await this.mint(id, opts.balance)
     agent.machine = new Machine({
       program: r.program,
       host: this.hostFor(agent),
@@ -148,7 +171,9 @@ export class AgentRuntime {
       inputs: opts.inputs,
       asm: this.asmOptions(),
       deniedOpcodes: agent.constitution.deniedOpcodes,
+      trace: this.init.trace,
     })
+    this.init.onMachine?.(id, agent.machine)
     this.bus.register(id)
     await this.store.put(
       `meta/${id}`,
@@ -213,7 +238,9 @@ export class AgentRuntime {
       plugins: this.plugins,
       policy: this.policyFor(agent),
       onCommit: (tx: KvTransaction) => {
-        if (agent.machine) tx.put(`ckpt/${agent.info.id}`, serializeState(agent.machine, true))
+        if (!agent.machine) return
+        tx.put(`ckpt/${agent.info.id}`, serializeState(agent.machine, true))
+        this.init.onCheckpoint?.(agent.info.id, agent.machine, (k, v) => tx.put(k, v))
       },
     }
   }
@@ -232,7 +259,9 @@ export class AgentRuntime {
     if (!m || m.tx) return
     if (!force && m.gate.calls === a.savedCalls) return
     a.savedCalls = m.gate.calls
-    await this.store.put(`ckpt/${a.info.id}`, serializeState(m))
+    const ops: KvOp[] = [{ type: 'put', key: `ckpt/${a.info.id}`, value: serializeState(m) }]
+    this.init.onCheckpoint?.(a.info.id, m, (key, value) => ops.push({ type: 'put', key, value }))
+    await this.store.batch(ops)
   }
 
   /** Resume every agent checkpointed in the store (after a restart); corrupt ones are quarantined. */
@@ -249,7 +278,9 @@ export class AgentRuntime {
         a.machine = restoreMachine(v, this.hostFor(a), {
           asm: this.asmOptions(),
           deniedOpcodes: meta.constitution.deniedOpcodes,
+          trace: this.init.trace,
         })
+        this.init.onMachine?.(id, a.machine)
         a.info.capabilities = a.machine.program.capabilities
         a.info.gasUsed = a.machine.gasUsed
         const r = a.machine.result()
@@ -288,6 +319,7 @@ export class AgentRuntime {
 
   private launch(a: Agent): void {
     if (a.info.status !== 'running' && a.info.status !== 'held') return
+    if (a.loop) return // still in its loop (e.g. resumed while a wait was in flight)
     const p = this.loop(a).finally(() => {
       this.loops.delete(p)
       if (a.loop === p) a.loop = null
@@ -310,6 +342,11 @@ export class AgentRuntime {
       const before = m.gasUsed
       const r = await m.run(this.sliceGas)
       if (!this.running) return // stopped while waiting: keep the last checkpoint
+      if ((a.info.status as AgentStatus) === 'stopped' && r.status === 'suspended' && !m.suspend) {
+        a.info.gasUsed = m.gasUsed
+        await this.checkpoint(a)
+        return // stopped by the operator during the slice
+      }
       const used = m.gasUsed - before
       a.info.gasUsed = m.gasUsed
       this.rollDay(a)
@@ -347,11 +384,23 @@ export class AgentRuntime {
     return true
   }
 
+  /** Stop one agent (operator): it ends its current slice and is not scheduled until `resume`. */
+  stopAgent(agentId: string, message = 'stopped by the operator'): boolean {
+    const a = this.agents.get(agentId)
+    if (a?.info.status !== 'running' && a?.info.status !== 'held' && a?.info.status !== 'waiting')
+      return false
+    a.info.status = 'stopped'
+    a.info.message = message
+    a.wake?.()
+    return true
+  }
+
   /** Resume a stopped agent (e.g. after raising its limits). */
   resume(agentId: string): boolean {
     const a = this.agents.get(agentId)
     if (a?.info.status !== 'stopped') return false
     a.info.status = 'running'
+    a.info.message = ''
     a.minute = { start: this.clock.now(), gas: 0 }
     if (this.running) this.launch(a)
     return true
