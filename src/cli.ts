@@ -24,6 +24,8 @@ const COMMAND_MODULES: (() => Promise<{ commands: Command[] }>)[] = [
   () => import('./cli/market.ts'),
   () => import('./cli/rep.ts'),
   () => import('./cli/routectl.ts'),
+  () => import('./cli/agent.ts'),
+  () => import('./cli/ledger.ts'),
 ]
 
 export async function main(argv: string[]): Promise<void> {

@@ -3,8 +3,10 @@
  * adds one line here; a service can find the ones started before it with
  * `node.service(name)`.
  */
+import { AgentService } from './agents/index.ts'
 import type { NodeService } from './node.ts'
 
 export function defaultServices(): NodeService[] {
-  return []
+  // after 'e2e' (when present): agents register as E2E endpoints
+  return [new AgentService()]
 }

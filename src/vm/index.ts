@@ -38,6 +38,7 @@ export type {
 } from './host.ts'
 export { DEFAULT_LIMITS, Machine, type MachineInit, type MachineLimits } from './interp.ts'
 export { defaultRegistry, httpTool, localEmbedder, PluginRegistry, REDUCERS } from './plugins/builtin.ts'
+export { loadPlugin, type PluginDecl } from './plugins/loader.ts'
 export type { HostRecord } from './gate.ts'
 export {
   exportTrace,

@@ -215,7 +215,9 @@ export async function traceFromRecords(
     return callSync(k, a, live)
   }
   rm.gate.replayFrom(at)
-  await rm.run()
+  // an approval hold suspends the live run; the recorded answers carry on past it
+  let res = await rm.run()
+  while (res.status === 'suspended' && rm.suspend?.kind === 'approval') res = await rm.run()
   full.host = at
   const jsonl = full.toJsonl({ trace: 1, steps: full.steps, digest: full.digest, ...src, pluginGas })
   return { jsonl, machine: rm }
@@ -253,7 +255,9 @@ export async function replayTrace(text: string, asm: AsmOptions = {}): Promise<R
   m.trace.programs.push({ from: 0, program: r.program })
   m.gate.counter = () => (m.trace ? m.trace.steps - 1 : 0)
   m.gate.replayFrom(t.host)
-  const result = await m.run()
+  let result = await m.run()
+  // an approval hold suspended the live run; the recorded answers carry on past it
+  while (result.status === 'suspended' && m.suspend?.kind === 'approval') result = await m.run()
   const got = m.trace.stepRecords()
   const n = Math.max(got.length, t.steps.length)
   for (let i = 0; i < n; i++) {
