@@ -12,7 +12,7 @@ export class AgentClient {
   deploy(req: DeployRequest): Promise<AgentSummary> {
     return this.c.request('POST', '/v1/agents/deploy', req, 60_000)
   }
-  list(): Promise<{ agents: AgentSummary[] }> {
+  list(): Promise<{ agents: AgentSummary[]; resumeMs: number }> {
     return this.c.request('GET', '/v1/agents')
   }
   inspect(id: string): Promise<AgentSummary & Record<string, unknown>> {

@@ -63,7 +63,7 @@ export function parseDeploy(raw: unknown): DeployRequest {
 
 export function registerAgentRoutes(c: ControlServer, s: AgentService): void {
   c.route('POST', '/v1/agents/deploy', (req) => s.deploy(parseDeploy(req.body)))
-  c.route('GET', '/v1/agents', async () => ({ agents: await s.list() }))
+  c.route('GET', '/v1/agents', async () => ({ agents: await s.list(), resumeMs: Math.round(s.resumeMs) }))
   c.route('GET', '/v1/agents/inspect', (req) => s.inspect(query(req.query, 'id')))
   c.route('POST', '/v1/agents/stop', (req) => s.stopAgent(str(body(req.body), 'id')))
   c.route('POST', '/v1/agents/resume', (req) => s.resumeAgent(str(body(req.body), 'id')))

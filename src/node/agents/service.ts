@@ -232,7 +232,8 @@ export class AgentService implements NodeService {
       this.log?.info('minted credits for a new agent', { agent: id, name, amount: balance })
     }
     const inputs = req.inputs ?? {}
-    await need(this.records).saveStart(id, { file, source: req.source, gasLimit, inputs })
+    // the runtime assembles the program under the agent's name (its checkpoints carry it)
+    await need(this.records).saveStart(id, { file: name, source: req.source, gasLimit, inputs })
     const meta: HostMeta = { name, file, createdAt: this.clock.now(), stopped: false }
     await this.putMeta(id, meta)
     await rt.deploy(req.source, {
