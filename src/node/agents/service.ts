@@ -287,6 +287,8 @@ export class AgentService implements NodeService {
     const m = this.meta.get(id)
     return {
       ...info,
+      // live value: an agent waiting in a host call has not finished its slice
+      gasUsed: this.runtime.machine(id)?.gasUsed ?? info.gasUsed,
       balance: await this.ledger.balance(id),
       file: m?.file ?? '',
       createdAt: m?.createdAt ?? 0,
