@@ -34,6 +34,7 @@ import { deliverInbound, E2EMessenger, type E2EService, isE2EService } from './r
 import { registerAgentRoutes } from './routes.ts'
 import { type AgentTrace, exportAgentTrace } from './trace.ts'
 import { VmStore } from './vm-store.ts'
+import { SerialWallet } from './wallet.ts'
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const SYNC_INTERVAL_MS = 1000
@@ -87,6 +88,7 @@ export class AgentService implements NodeService {
   private log: Logger | undefined
   private rt: AgentRuntime | undefined
   private ledgerRef: Ledger | undefined
+  private wallet: SerialWallet | undefined
   private pluginsRef: AgentPlugins | undefined
   private store: VmStore | undefined
   private keyStore: AgentKeyStore | undefined
@@ -139,14 +141,15 @@ export class AgentService implements NodeService {
     await this.records.load()
     const e2e = node.service('e2e')
     this.e2e = isE2EService(e2e) ? e2e : undefined
-    const ledger = this.ledgerRef
+    const wallet = new SerialWallet(this.ledgerRef, store)
+    this.wallet = wallet
     this.rt = new AgentRuntime({
       store,
       clock: this.clock,
       random: this.random,
       plugins,
-      wallet: ledger,
-      mint: (id, amount) => ledger.mint(id, amount, 'fork'),
+      wallet,
+      mint: (id, amount) => wallet.mint(id, amount, 'runtime deploy'),
       trace: cfg.trace,
       sliceGas: cfg.sliceGas,
       onCheckpoint: this.records.stage,
@@ -228,7 +231,7 @@ export class AgentService implements NodeService {
     await need(this.keyStore).save(keys)
     this.keys.set(id, keys)
     if (balance > 0) {
-      await this.ledger.mint(id, balance, `deploy ${name}: --balance ${balance}`, { opId: `deploy/${id}` })
+      await need(this.wallet).mint(id, balance, `deploy ${name}: --balance ${balance}`, `deploy/${id}`)
       this.log?.info('minted credits for a new agent', { agent: id, name, amount: balance })
     }
     const inputs = req.inputs ?? {}

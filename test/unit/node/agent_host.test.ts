@@ -18,6 +18,7 @@ import { HostRecords } from '../../../src/node/agents/records.ts'
 import { deliverInbound, VmStore } from '../../../src/node/agents/index.ts'
 import { AgentPlugins, loadAgentPlugins } from '../../../src/node/agents/plugins.ts'
 import { exportAgentTrace } from '../../../src/node/agents/trace.ts'
+import { SerialWallet } from '../../../src/node/agents/wallet.ts'
 import { parseConfig } from '../../../src/node/config.ts'
 import { AgentRuntime, LocalBus, replayTrace } from '../../../src/vm/index.ts'
 
@@ -36,13 +37,14 @@ async function host(root: MemoryKv, sleep?: (ms: number) => Promise<void>): Prom
   const records = new HostRecords(store)
   await records.load()
   const plugins = await loadAgentPlugins([], {}, '.')
+  const wallet = new SerialWallet(ledger, store)
   const rt = new AgentRuntime({
     store,
     clock: new ManualClock(1000),
     random: seededRandom(3),
     plugins,
-    wallet: ledger,
-    mint: (id, amount) => ledger.mint(id, amount, 'test'),
+    wallet,
+    mint: (id, amount) => wallet.mint(id, amount, 'test'),
     trace: true,
     onCheckpoint: records.stage,
     onMachine: records.attach,
@@ -149,6 +151,29 @@ describe('hosted agents over the ledger', () => {
     expect(h2.rt.inspect(a)?.message).toMatch(/checkpoint unreadable: saved state is corrupted/)
     expect(h2.rt.inspect(b)?.status).toBe('done')
     expect(h2.rt.inspect(b)?.result?.output).toBe(2)
+  })
+})
+
+/** A store whose reads complete on a later macrotask, as LevelDB's do. */
+class SlowKv extends MemoryKv {
+  override async get(key: string): Promise<Uint8Array | undefined> {
+    await new Promise((r) => setImmediate(r))
+    return super.get(key)
+  }
+}
+
+describe('concurrent payments', () => {
+  it('payments from many agents to one account are never lost', async () => {
+    const h = await host(new SlowKv())
+    const sink = await deploy(h, 'HALT 0', 9)
+    const payers: string[] = []
+    const src = `SET n = 0\n:l\nPAY_AGENT "${sink}", 1 -> ok\nADD n, 1 -> n\nLT n, 20 -> c\nJUMP_IF_TRUE c, l\nHALT n`
+    for (let i = 1; i <= 4; i++) payers.push(await deploy(h, src, i, 20))
+    h.rt.start()
+    await h.rt.idle()
+    for (const p of payers) expect(await h.ledger.balance(p)).toBe(0)
+    expect(await h.ledger.balance(sink)).toBe(80)
+    expect((await h.ledger.audit()).ok).toBe(true)
   })
 })
 
