@@ -25,10 +25,12 @@ export interface TraceStart {
 
 interface Live {
   machine: Machine
-  /** Answers stored before this machine was created (restored from a checkpoint). */
+  /** Answers stored and dropped from memory (restored from a checkpoint, or trimmed). */
   base: number
-  /** Answers of this machine already stored. */
+  /** Answers of `machine.gate.records` staged in a checkpoint write. */
   saved: number
+  /** The last write was staged inside a commit hook (its host call still running). */
+  unconfirmed: { index: number; savedBefore: number } | null
 }
 
 export class HostRecords {
@@ -56,7 +58,7 @@ export class HostRecords {
 
   /** `onMachine` hook: a machine was created for `agentId` (deploy or restore). */
   attach = (agentId: string, machine: Machine): void => {
-    this.live.set(agentId, { machine, base: this.counts.get(agentId) ?? 0, saved: 0 })
+    this.live.set(agentId, { machine, base: this.counts.get(agentId) ?? 0, saved: 0, unconfirmed: null })
   }
 
   /** `onCheckpoint` hook: stage the answers recorded since the last checkpoint. */
@@ -64,7 +66,18 @@ export class HostRecords {
     const l = this.live.get(agentId)
     const recs = machine.gate.records
     if (!l || l.machine !== machine || !recs) return
-    for (let i = l.saved; i < recs.length; i++) put(`trace/${agentId}/h/${idx(l.base + i)}`, json(recs[i]))
+    if (l.unconfirmed) {
+      // a commit that failed recorded its call as failed: that write never happened, stage again
+      if (recs[l.unconfirmed.index]?.ok === false) l.saved = l.unconfirmed.savedBefore
+      l.unconfirmed = null
+    }
+    if (l.saved > 0) {
+      // stored: keep memory flat for long-lived agents
+      recs.splice(0, l.saved)
+      l.base += l.saved
+      l.saved = 0
+    }
+    for (let i = 0; i < recs.length; i++) put(`trace/${agentId}/h/${idx(l.base + i)}`, json(recs[i]))
     let total = l.base + recs.length
     // A commit hook runs inside the host call that commits (PAY_AGENT, TX_COMMIT):
     // the checkpoint already counts that call as done, so its answer (true) is stored too.
@@ -73,12 +86,13 @@ export class HostRecords {
       const rec: HostRecord = { at: 0, kind: inflight.kind, args: inflight.args, ok: true, answer: true }
       put(`trace/${agentId}/h/${idx(total)}`, json(rec))
       total++
+      l.unconfirmed = { index: recs.length, savedBefore: 0 }
     }
     put(`trn/${agentId}`, enc.encode(String(total)))
     l.saved = recs.length
   }
 
-  /** Every answer of the agent's life: the stored ones, then those of the live machine not yet stored. */
+  /** Every answer of the agent's life: the stored ones, then those still in memory. */
   async all(agentId: string): Promise<HostRecord[]> {
     const l = this.live.get(agentId)
     const base = l?.base ?? this.counts.get(agentId) ?? 0
@@ -88,11 +102,6 @@ export class HostRecords {
       out.push(JSON.parse(dec.decode(v)) as HostRecord)
     }
     if (l?.machine.gate.records) out.push(...l.machine.gate.records)
-    else if (!l) {
-      // not live (quarantined): everything stored
-      const n = this.counts.get(agentId) ?? 0
-      out.length = Math.min(out.length, n)
-    }
     return out
   }
 }
