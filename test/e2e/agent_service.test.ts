@@ -105,6 +105,22 @@ describe('AgentService in a node', () => {
     expect(e2e.sent[0]).toMatchObject({ from: payee.id, to: remote })
     expect(JSON.parse(e2e.sent[0]?.payload ?? '{}')).toMatchObject({ data: 'pong' })
 
+    // FORK_AGENT (held for approval by default): the child is a full agent with its own trace
+    const parent = await agents.deploy({
+      source:
+        'FORK_AGENT "CHILD", "jobs" -> kid\nHALT kid\n.region CHILD locked\nKV_STORE "hello", "child"\nHALT 42\n.end',
+      name: 'parent',
+    })
+    await waitFor(() => agents.runtime.inspect(parent.id)?.status === 'held')
+    const held = agents.runtime.inspect(parent.id)?.held?.actionId as string
+    await agents.approve('parent', held)
+    await waitFor(() => agents.runtime.inspect(parent.id)?.status === 'done')
+    const kid = agents.runtime.inspect(parent.id)?.result?.output as string
+    await waitFor(() => agents.runtime.inspect(kid)?.status === 'done')
+    expect(agents.runtime.inspect(kid)?.result?.output).toBe(42)
+    expect((await agents.trace(kid)).verified).toBe(true)
+    expect((await agents.trace('parent')).verified).toBe(true)
+
     // operator stop: withdrawn, unregistered, and still stopped after a restart
     await agents.stopAgent('echo')
     await waitFor(() => !e2e.endpoints.has(payee.id))

@@ -156,6 +156,17 @@ export class AgentService implements NodeService {
       onMachine: this.records.attach,
       ...(this.e2e ? { remote: new E2EMessenger(this.e2e, this.log) } : {}),
     })
+    // FORK_AGENT: children are deployed like any agent (identity, ledger account, trace, capabilities)
+    const rt = this.rt
+    rt.bus.spawn = async (parent, source, channel, gas) => {
+      const child = await this.deploy({
+        source,
+        file: `fork-of-${parent.slice(0, 8)}.avm`,
+        gasLimit: gas > 0 ? gas : undefined,
+      })
+      if (channel) await rt.bus.connect(child.id, channel)
+      return child.id
+    }
     if (!this.routesRegistered) {
       registerAgentRoutes(node.control, this)
       this.routesRegistered = true

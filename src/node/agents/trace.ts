@@ -34,7 +34,7 @@ export async function exportAgentTrace(
       steps: 0,
       verified: false,
       complete: false,
-      message: 'no trace: the agent was not deployed through the agent service (e.g. a fork)',
+      message: 'no trace: the agent was not deployed through the agent service',
       jsonl: '',
     }
   const asm = plugins.asmOptions()
