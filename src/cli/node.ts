@@ -250,11 +250,16 @@ const caps: Command = {
       flags: {
         timeout: { type: 'integer', description: 'give up after this many ms', min: 1, placeholder: 'MS' },
         limit: { type: 'integer', description: 'stop after this many providers', min: 1, placeholder: 'N' },
+        all: {
+          type: 'boolean',
+          description: 'wait for the whole DHT query (default: return shortly after the first provider)',
+        },
       },
       async run(ctx) {
         const res = await NodeClient.forRepo(repoOf(ctx)).find(ctx.args.NAME!, {
           ...(ctx.flags.timeout !== undefined ? { timeoutMs: ctx.flags.timeout as number } : {}),
           ...(ctx.flags.limit !== undefined ? { limit: ctx.flags.limit as number } : {}),
+          ...(ctx.flags.all ? { all: true } : {}),
         })
         if (ctx.flags.json) printJson(ctx.io, res)
         else if (res.providers.length === 0)

@@ -1,7 +1,9 @@
 /**
  * CLI commands of the reputation subsystem. `swarmd rep sim` runs the attack
- * simulation on the real trust, scoring and stake code; `show` and `top`
- * read a node's reputation store once the node wires it (not yet).
+ * simulation on the real trust, scoring and stake code; `rep show`, `rep top`
+ * and `rep stats` ask the running daemon for its trust view; `swarmd stake
+ * bond|release` move an agent's credits into and out of its bond on the
+ * daemon's ledger.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { UserError } from '../common/index.ts'
@@ -12,13 +14,200 @@ import {
   lineChart,
   type ResultBody,
   runSim,
+  type IntakeResult,
   type SignedEnvelope,
+  type SignedReport,
   type SimResult,
   type SlashRecord,
   verifySlash,
   WIN_RATE_TARGET,
 } from '../reputation/index.ts'
-import { type Command, printJson, table } from './command.ts'
+import { NodeClient } from '../node/client.ts'
+import { resolveRepoPath } from '../node/repo.ts'
+import { ReputationClient } from '../node/reputation/client.ts'
+import type { AgentReputation } from '../node/reputation/service.ts'
+import type { StakeState } from '../node/reputation/stake.ts'
+import { type Command, type CommandContext, printJson, table } from './command.ts'
+
+const daemon = (ctx: CommandContext) =>
+  new ReputationClient(NodeClient.forRepo(resolveRepoPath(ctx.flags.repo as string | undefined)))
+
+const num = (x: number) => (x === 0 ? '0' : x >= 0.001 ? x.toFixed(4) : x.toExponential(2))
+const when = (ms: number) => new Date(ms).toISOString()
+const agentArg = { name: 'AGENT', description: 'agent id (64 hex characters)', required: true }
+
+function showText(r: AgentReputation): string {
+  const lines = [
+    `agent          ${r.agentId}${r.preTrusted ? ' (pre-trusted)' : ''}`,
+    `trust          ${num(r.trust)} (relative ${num(r.relativeTrust)}, 1 = average agent)`,
+    `distrust       ${num(r.distrust)} (relative ${num(r.relativeDistrust)})`,
+    `reports        ${r.reports.asProvider} as provider, ${r.reports.asRequester} as requester`,
+    `stake          bonded ${r.stake.bonded}${r.stake.blacklisted ? ', BLACKLISTED' : ''}`,
+    ...r.stake.unbonding.map((u) => `               unbonding ${u.amount} until ${when(u.releaseAt)}`),
+    `slashes        ${r.slashes.length}`,
+    ...r.slashes.map(
+      (s) =>
+        `               ${s.evidence.kind}: ${s.amount} (${s.toVictim} to ${s.victim.slice(0, 12)}, ${s.burned} burned) at ${when(s.slashedAt)}`,
+    ),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+function stakeText(s: StakeState): string {
+  const lines = [
+    `agent ${s.agentId}: bonded ${s.bonded}, balance ${s.balance}${s.blacklisted ? ', BLACKLISTED' : ''}`,
+    ...s.unbonding.map((u) => `  unbonding ${u.amount} until ${when(u.releaseAt)}`),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+const show: Command = {
+  name: 'show',
+  summary: "an agent's trust in this node's view, its reports, stake and slashes",
+  positionals: [agentArg],
+  run: async (ctx) => {
+    const r = await daemon(ctx).show(ctx.args.AGENT!)
+    if (ctx.flags.json) printJson(ctx.io, r)
+    else ctx.io.out(showText(r))
+    return 0
+  },
+}
+
+const top: Command = {
+  name: 'top',
+  summary: "the most trusted agents in this node's view",
+  flags: { limit: { type: 'integer', description: 'how many', default: 10, min: 1, max: 10_000 } },
+  run: async (ctx) => {
+    const r = await daemon(ctx).top(ctx.flags.limit as number)
+    if (ctx.flags.json) printJson(ctx.io, r)
+    else if (r.agents.length === 0) ctx.io.out('no agents known yet (no reports received)\n')
+    else
+      ctx.io.out(
+        `${table(
+          ['agent', 'trust', 'relative', 'distrust', 'as provider', 'as requester'],
+          r.agents.map((a) => [
+            a.agentId,
+            num(a.trust),
+            num(a.relativeTrust),
+            num(a.distrust),
+            a.reports.asProvider,
+            a.reports.asRequester,
+          ]),
+        )}\n`,
+      )
+    return 0
+  },
+}
+
+const stats: Command = {
+  name: 'stats',
+  summary: 'report intake counters and the size of the trust graph',
+  run: async (ctx) => {
+    const r = await daemon(ctx).stats()
+    if (ctx.flags.json) printJson(ctx.io, r)
+    else {
+      const rej = Object.entries(r.rejected)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+      ctx.io.out(
+        `gossip peers on the report topic: ${r.topicPeers}\n` +
+          `accepted ${r.accepted}, held ${r.held}, published ${r.published}, rejected: ${rej || 'none'}\n` +
+          `trust graph: ${r.agents} agents, ${r.edges} edges, last computed ${r.lastComputedAt === undefined ? 'never' : when(r.lastComputedAt)} (${r.iterations} iterations)\n`,
+      )
+    }
+    return 0
+  },
+}
+
+const publish: Command = {
+  name: 'publish',
+  summary: 'validate signed interaction reports (JSON files) on the daemon and gossip them',
+  description: `Each FILE holds one report {"body": {...}, "requesterSig": "...", "providerSig": "..."}
+as signed with makeReport/signReportAs (domain swarmd/rep-report/v1). The daemon runs it through the
+same checks as a report from the network, stores it, and publishes it on the report topic unless
+it was rejected. --json prints [{ file, result, recipients }]. Exit code 1 if any was rejected.`,
+  positionals: [
+    { name: 'FILE', description: 'JSON file with a signed report', required: true, variadic: true },
+  ],
+  run: async (ctx) => {
+    const client = daemon(ctx)
+    const files = ctx.rest
+    const out: { file: string; result: IntakeResult; recipients: number }[] = []
+    for (const file of files) {
+      let report: unknown
+      try {
+        report = JSON.parse(await readFile(file, 'utf8'))
+      } catch (err) {
+        throw new UserError(`cannot read ${file}: ${(err as Error).message}`)
+      }
+      const r = await client.publish(report as SignedReport)
+      out.push({ file, ...r })
+      if (ctx.flags.json) continue
+      const res = r.result
+      ctx.io.out(
+        res.status === 'rejected'
+          ? `${file}: rejected: ${res.reason}${res.detail ? ` (${res.detail})` : ''}\n`
+          : `${file}: ${res.status} ${res.id}, sent to ${r.recipients} peers\n`,
+      )
+    }
+    if (ctx.flags.json) printJson(ctx.io, out)
+    return out.some((x) => x.result.status === 'rejected') ? 1 : 0
+  },
+}
+
+const stakeShow: Command = {
+  name: 'show',
+  summary: "an agent's balance, bond, unbonding entries and blacklist state on the daemon's ledger",
+  positionals: [agentArg],
+  run: async (ctx) => {
+    const s = await daemon(ctx).stake(ctx.args.AGENT!)
+    if (ctx.flags.json) printJson(ctx.io, s)
+    else ctx.io.out(stakeText(s))
+    return 0
+  },
+}
+
+const bond: Command = {
+  name: 'bond',
+  summary: "move AMOUNT credits from the agent's balance into its bond (STAKE_LOCK)",
+  positionals: [agentArg, { name: 'AMOUNT', description: 'credits (positive integer)', required: true }],
+  run: async (ctx) => {
+    const amount = Number(ctx.args.AMOUNT)
+    if (!Number.isSafeInteger(amount) || amount <= 0)
+      throw new UserError(`AMOUNT must be a positive integer, got ${JSON.stringify(ctx.args.AMOUNT)}`)
+    const s = await daemon(ctx).bond(ctx.args.AGENT!, amount)
+    if (ctx.flags.json) printJson(ctx.io, s)
+    else ctx.io.out(stakeText(s))
+    return 0
+  },
+}
+
+const release: Command = {
+  name: 'release',
+  summary: 'start unbonding AMOUNT (STAKE_RELEASE) and pay back whatever finished its delay',
+  description: `Bonded credits come back only after the unbonding delay (config
+reputation.stake.unbondingDelayMs), during which they stay slashable. With AMOUNT, that much
+starts unbonding now; without, nothing new starts. Either way every entry whose delay has passed
+is paid back to the agent's balance. Run it again after the delay to collect.`,
+  positionals: [agentArg, { name: 'AMOUNT', description: 'credits to start unbonding' }],
+  run: async (ctx) => {
+    let amount: number | undefined
+    if (ctx.args.AMOUNT !== undefined) {
+      amount = Number(ctx.args.AMOUNT)
+      if (!Number.isSafeInteger(amount) || amount <= 0)
+        throw new UserError(`AMOUNT must be a positive integer, got ${JSON.stringify(ctx.args.AMOUNT)}`)
+    }
+    const r = await daemon(ctx).release(ctx.args.AGENT!, amount)
+    if (ctx.flags.json) printJson(ctx.io, r)
+    else
+      ctx.io.out(
+        (r.unbonded > 0 && r.releaseAt !== undefined
+          ? `unbonding ${r.unbonded} until ${when(r.releaseAt)}\n`
+          : '') + `released ${r.released}\n${stakeText(r.state)}`,
+      )
+    return 0
+  },
+}
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`
 
@@ -65,29 +254,44 @@ function summary(r: SimResult, baseline: SimResult | undefined): string {
   return `${lines.join('\n')}\n`
 }
 
+/** Malicious win rate over the 5 rounds ending at each round. */
+function movingRate(res: SimResult): (readonly [number, number])[] {
+  return res.rounds.map((x, i) => {
+    const w = res.rounds.slice(Math.max(0, i - 4), i + 1)
+    const n = w.reduce((s, y) => s + y.auctions, 0)
+    return [x.round, n ? w.reduce((s, y) => s + y.maliciousWins, 0) / n : 0] as const
+  })
+}
+
 function chart(r: SimResult, baseline: SimResult | undefined): string {
-  const series = [
-    {
-      name: 'with reputation',
-      color: '#1f77b4',
-      points: r.rounds.map((x) => [x.round, x.maliciousWinRate] as const),
-    },
-  ]
-  if (baseline)
-    series.push({
-      name: 'without reputation',
-      color: '#999',
-      points: baseline.rounds.map((x) => [x.round, x.maliciousWinRate] as const),
-    })
+  const label =
+    r.config.useTrust && r.config.useStake
+      ? 'with reputation'
+      : `trust ${r.config.useTrust ? 'on' : 'off'}, stake ${r.config.useStake ? 'on' : 'off'}`
+  const series = [{ name: label, color: '#1f77b4', points: movingRate(r) }]
+  if (baseline) series.push({ name: 'without reputation', color: '#999', points: movingRate(baseline) })
   return lineChart({
     title: `Malicious win rate (${r.config.attack}, ${pct(r.config.malicious)} malicious, seed ${r.config.seed})`,
     xLabel: 'round',
-    yLabel: 'share of auctions won by malicious agents',
+    yLabel: 'malicious win rate (5-round average)',
     series,
     yMin: 0,
     yMax: 1,
     reference: { y: WIN_RATE_TARGET, label: '5 % target' },
     yFormat: (y) => `${Math.round(y * 100)} %`,
+  })
+}
+
+function profitChart(r: SimResult, baseline: SimResult | undefined): string {
+  const pts = (res: SimResult) =>
+    res.rounds.map((x) => [x.round, x.honestProfit / res.honest.agents] as const)
+  const series = [{ name: 'with reputation', color: '#2ca02c', points: pts(r) }]
+  if (baseline) series.push({ name: 'without reputation', color: '#999', points: pts(baseline) })
+  return lineChart({
+    title: `Honest agents' mean cumulative profit (${r.config.attack}, seed ${r.config.seed})`,
+    xLabel: 'round',
+    yLabel: 'credits per honest agent',
+    series,
   })
 }
 
@@ -127,6 +331,11 @@ the same population without reputation (--no-baseline to skip). Seeded and repro
     stake: { type: 'boolean', description: 'require and slash stake', default: true },
     baseline: { type: 'boolean', description: 'also run without reputation for comparison', default: true },
     chart: { type: 'string', description: 'write an SVG chart of the win rate to FILE', placeholder: 'FILE' },
+    'profit-chart': {
+      type: 'string',
+      description: "write an SVG chart of honest agents' profit to FILE",
+      placeholder: 'FILE',
+    },
   },
   run: async ({ flags, io }) => {
     const cfg = {
@@ -143,6 +352,8 @@ the same population without reputation (--no-baseline to skip). Seeded and repro
     const result = await runSim(cfg)
     const baseline = flags.baseline ? await runSim({ ...cfg, useTrust: false, useStake: false }) : undefined
     if (typeof flags.chart === 'string') await writeFile(flags.chart, chart(result, baseline))
+    const pc = flags['profit-chart']
+    if (typeof pc === 'string') await writeFile(pc, profitChart(result, baseline))
     if (flags.json) printJson(io, { result, baseline })
     else io.out(summary(result, baseline))
     return 0
@@ -199,6 +410,11 @@ export const commands: Command[] = [
   {
     name: 'rep',
     summary: 'reputation: trust, stake and the attack simulation',
-    subcommands: [sim, verifySlashCmd],
+    subcommands: [show, top, stats, publish, sim, verifySlashCmd],
+  },
+  {
+    name: 'stake',
+    summary: "an agent's stake on the daemon's ledger: show, bond and release",
+    subcommands: [stakeShow, bond, release],
   },
 ]

@@ -323,7 +323,8 @@ function runClassicCli(ctx: CommandContext): number {
         : lineChart({
             title: `Boyan–Littman 6x6 grid: learning curve at load ${loads[0]}`,
             xLabel: 'time',
-            yLabel: 'mean delivery time per window of 100',
+            yLabel: 'mean delivery time per window of 100 (log)',
+            logY: true,
             series: out.map((row) => ({
               name: row[0]!.router,
               points: row[0]!.curve.map((v, w) => [(w + 1) * 100, v]),

@@ -1,20 +1,23 @@
 /** CLI commands of the vm subsystem: check, run, replay, breed (offline, no daemon). */
 import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
+import { Level } from 'level'
 import { UserError } from '../common/errors.ts'
+import type { KvOp, KvStore } from '../common/index.ts'
 import { seededRandom } from '../common/index.ts'
-import type { PluginRegistry } from '../vm/index.ts'
 import {
   assemble,
   breed,
   defaultRegistry,
   exportTrace,
   formatDiagnostic,
+  loadRegistry,
   offlineHost,
+  type PluginConfig,
+  type PluginRegistry,
   replayTrace,
   runSource,
 } from '../vm/index.ts'
-import { loadRegistry, type PluginConfig } from '../vm/plugins/loader.ts'
 import { type Command, printJson } from './command.ts'
 
 const pluginsFlag = {
@@ -37,6 +40,58 @@ async function registry(path: unknown): Promise<PluginRegistry> {
   } catch (e) {
     throw new UserError(`plugin config ${path}: ${e instanceof Error ? e.message : String(e)}`)
   }
+}
+
+/** A small KvStore over a `level` database (for `vm run --state DIR`). */
+class LevelKv implements KvStore {
+  private readonly db: Level<string, Uint8Array>
+  private readonly prefix: string
+  constructor(db: Level<string, Uint8Array>, prefix = '') {
+    this.db = db
+    this.prefix = prefix
+  }
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.db.get(this.prefix + key)) ?? undefined
+  }
+  async put(key: string, value: Uint8Array): Promise<void> {
+    await this.db.put(this.prefix + key, value)
+  }
+  async del(key: string): Promise<void> {
+    await this.db.del(this.prefix + key)
+  }
+  async batch(ops: KvOp[]): Promise<void> {
+    await this.db.batch(
+      ops.map((o) =>
+        o.type === 'put'
+          ? { type: 'put' as const, key: this.prefix + o.key, value: o.value }
+          : { type: 'del' as const, key: this.prefix + o.key },
+      ),
+    )
+  }
+  async *entries(prefix: string): AsyncIterable<[string, Uint8Array]> {
+    const full = this.prefix + prefix
+    for await (const [k, v] of this.db.iterator({ gte: full, lt: `${full}\uffff` })) {
+      yield [k.slice(this.prefix.length), v]
+    }
+  }
+  sublevel(prefix: string): KvStore {
+    return new LevelKv(this.db, this.prefix + prefix)
+  }
+}
+
+async function openState(dir: string): Promise<{ store: KvStore; close: () => Promise<void> }> {
+  const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' })
+  try {
+    await db.open()
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e)
+    throw new UserError(
+      /lock/i.test(msg) || /LOCK/.test(String((e as { cause?: unknown }).cause))
+        ? `state directory ${dir} is already in use by another process`
+        : `cannot open state directory ${dir}: ${msg}`,
+    )
+  }
+  return { store: new LevelKv(db), close: () => db.close() }
 }
 
 async function read(path: string | undefined): Promise<string> {
@@ -74,6 +129,12 @@ const run: Command = {
     trace: { type: 'string', description: 'write the JSONL trace here', placeholder: 'OUT' },
     input: { type: 'string', description: 'JSON object of input registers', placeholder: 'JSON' },
     plugins: pluginsFlag,
+    state: {
+      type: 'string',
+      description: 'keep agent storage and wallet in a LevelDB in DIR (default: in memory)',
+      placeholder: 'DIR',
+    },
+    agent: { type: 'string', description: 'agent id (64 hex) whose storage the run uses', placeholder: 'ID' },
   },
   run: async ({ args, flags, io }) => {
     const source = await read(args.FILE)
@@ -86,38 +147,53 @@ const run: Command = {
       }
     }
     const reg = await registry(flags.plugins)
-    const host = offlineHost({ plugins: reg })
-    let out: Awaited<ReturnType<typeof runSource>>
+    const state = typeof flags.state === 'string' ? await openState(flags.state) : null
+    const agentId = typeof flags.agent === 'string' ? flags.agent : undefined
+    if (agentId !== undefined && !/^[0-9a-f]{64}$/.test(agentId))
+      throw new UserError('--agent must be 64 lowercase hex characters')
+    const host = offlineHost({
+      plugins: reg,
+      ...(state ? { store: state.store } : {}),
+      ...(agentId ? { agentId } : {}),
+    })
     try {
-      out = await runSource(source, {
-        file: args.FILE,
-        gas: Number(flags.gas),
-        host,
-        inputs,
-        trace: typeof flags.trace === 'string',
-      })
-    } catch (e) {
-      throw new UserError(e instanceof Error ? e.message : String(e))
+      return await runAndPrint()
+    } finally {
+      await state?.close()
     }
-    if (typeof flags.trace === 'string') {
-      const text = await exportTrace(out.machine, {
-        file: args.FILE ?? '',
-        source,
-        agentId: host.agentId,
-        gasLimit: Number(flags.gas),
-        inputs,
-        asm: reg.asmOptions(),
-      })
-      await writeFile(flags.trace, text)
+    async function runAndPrint(): Promise<number> {
+      let out: Awaited<ReturnType<typeof runSource>>
+      try {
+        out = await runSource(source, {
+          file: args.FILE,
+          gas: Number(flags.gas),
+          host,
+          inputs,
+          trace: typeof flags.trace === 'string',
+        })
+      } catch (e) {
+        throw new UserError(e instanceof Error ? e.message : String(e))
+      }
+      if (typeof flags.trace === 'string') {
+        const text = await exportTrace(out.machine, {
+          file: args.FILE ?? '',
+          source,
+          agentId: host.agentId,
+          gasLimit: Number(flags.gas),
+          inputs,
+          asm: reg.asmOptions(),
+        })
+        await writeFile(flags.trace, text)
+      }
+      const r = out.result
+      if (flags.json) printJson(io, { status: r.status, halt: r.halt, gasUsed: r.gasUsed, output: r.output })
+      else {
+        io.out(`status: ${r.status}  gasUsed: ${r.gasUsed}\n`)
+        if (r.halt) io.out(`halt: ${r.halt.reason} at line ${r.halt.line}: ${r.halt.message}\n`)
+        io.out(`output: ${JSON.stringify(r.output)}\n`)
+      }
+      return r.status === 'ok' ? 0 : 1
     }
-    const r = out.result
-    if (flags.json) printJson(io, { status: r.status, halt: r.halt, gasUsed: r.gasUsed, output: r.output })
-    else {
-      io.out(`status: ${r.status}  gasUsed: ${r.gasUsed}\n`)
-      if (r.halt) io.out(`halt: ${r.halt.reason} at line ${r.halt.line}: ${r.halt.message}\n`)
-      io.out(`output: ${JSON.stringify(r.output)}\n`)
-    }
-    return r.status === 'ok' ? 0 : 1
   },
 }
 

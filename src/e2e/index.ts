@@ -29,7 +29,7 @@ export {
 } from './envelope.ts'
 export type { E2eErrorCode } from './errors.ts'
 export { E2E_ERRORS, E2eError, isE2eError } from './errors.ts'
-export type { AgentCard, AgentCardBody, AgentKeys } from './keys.ts'
+export type { AgentCard, AgentCardBody, AgentCardOptions, AgentKeys } from './keys.ts'
 export {
   AGENT_CARD_DOMAIN,
   AgentKeyStore,
@@ -48,6 +48,8 @@ export { keyFingerprint, open, SEALED_PROTOCOL, seal } from './sealed.ts'
 export type { Received, SessionInfo, SessionManagerInit } from './session.ts'
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_MAX_SESSIONS,
   DEFAULT_SESSION_TTL_MS,
   FRAME,
   IK_PROTOCOL,

@@ -141,16 +141,33 @@ export class AgentKeyStore {
   }
 }
 
+/**
+ * The one agent card format of swarmd: what the handshake payload carries and
+ * checks, and what the node stores in the DHT under `/swarmd-card/<agentId>`
+ * (the node's DHT validator additionally requires `node`, `addresses`, `seq`
+ * and `expiresAt`, see src/node/agent-card.ts).
+ */
 export interface AgentCardBody {
   v: 1
+  /** Lowercase hex of the agent's 32-byte Ed25519 public key. */
   agentId: string
+  /** Hex Ed25519 key that signs the card; when present it must equal `agentId`. */
+  signingKey?: string
   /** Hex of the agent's X25519 Noise static public key. */
   noiseKey: string
   caps: string[]
+  /** Indicative prices by capability, in credits (integers). */
+  priceHints?: Record<string, number>
   /** The libp2p peer id of the hosting node, when known. */
   node?: string
+  /** Multiaddrs of the hosting node. */
+  addresses?: string[]
+  /** Monotonic sequence number; the highest published card wins. */
+  seq?: number
   /** Milliseconds since the epoch (from the injected clock). */
   issuedAt: number
+  /** Milliseconds since the epoch after which the card is no longer valid. */
+  expiresAt?: number
   /** The agent accepts the hybrid ML-KEM-768 handshake. */
   pq?: boolean
 }
@@ -161,19 +178,30 @@ export interface AgentCard {
   sig: string
 }
 
-export function agentCardBody(
-  keys: AgentKeys,
-  caps: string[],
-  opts: { issuedAt: number; node?: string; pq?: boolean },
-): AgentCardBody {
+export interface AgentCardOptions {
+  issuedAt: number
+  node?: string
+  pq?: boolean
+  addresses?: string[]
+  seq?: number
+  expiresAt?: number
+  priceHints?: Record<string, number>
+}
+
+export function agentCardBody(keys: AgentKeys, caps: string[], opts: AgentCardOptions): AgentCardBody {
   return {
     v: 1,
     agentId: keys.agentId,
+    signingKey: keys.agentId,
     noiseKey: toHex(keys.noise.publicKey),
     caps: [...caps],
     issuedAt: opts.issuedAt,
     ...(opts.node === undefined ? {} : { node: opts.node }),
     ...(opts.pq === undefined ? {} : { pq: opts.pq }),
+    ...(opts.addresses === undefined ? {} : { addresses: [...opts.addresses] }),
+    ...(opts.seq === undefined ? {} : { seq: opts.seq }),
+    ...(opts.expiresAt === undefined ? {} : { expiresAt: opts.expiresAt }),
+    ...(opts.priceHints === undefined ? {} : { priceHints: { ...opts.priceHints } }),
   }
 }
 
@@ -183,12 +211,37 @@ export function signAgentCard(keys: AgentKeys, body: AgentCardBody): AgentCard {
   return { body, sig: toHex(sign(AGENT_CARD_DOMAIN, body, keys.signing.secretKey)) }
 }
 
+const isStringList = (x: unknown): boolean => Array.isArray(x) && x.every((s) => typeof s === 'string')
+const isOptInt = (x: unknown): boolean => x === undefined || (Number.isSafeInteger(x) && (x as number) >= 0)
+
+/** Shape checks of the optional fields (a card is refused if one is present but malformed). */
+function wellFormedBody(b: AgentCardBody): boolean {
+  if (b.v !== 1 || !isStringList(b.caps) || !Number.isSafeInteger(b.issuedAt)) return false
+  if (b.signingKey !== undefined && b.signingKey !== b.agentId) return false
+  if (b.node !== undefined && typeof b.node !== 'string') return false
+  if (b.addresses !== undefined && !isStringList(b.addresses)) return false
+  if (!isOptInt(b.seq) || !isOptInt(b.expiresAt)) return false
+  if (b.pq !== undefined && typeof b.pq !== 'boolean') return false
+  const ph = b.priceHints
+  if (ph !== undefined) {
+    if (typeof ph !== 'object' || ph === null || Array.isArray(ph)) return false
+    if (!Object.values(ph).every((x) => Number.isSafeInteger(x))) return false
+  }
+  return true
+}
+
 /** True when the card is well formed and signed by the agent its id names. */
 export function verifyAgentCard(card: unknown): card is AgentCard {
   if (typeof card !== 'object' || card === null) return false
   const c = card as Partial<AgentCard>
   const b = c.body
-  if (!b || typeof c.sig !== 'string' || typeof b.agentId !== 'string' || typeof b.noiseKey !== 'string')
+  if (
+    !b ||
+    typeof b !== 'object' ||
+    typeof c.sig !== 'string' ||
+    typeof b.agentId !== 'string' ||
+    typeof b.noiseKey !== 'string'
+  )
     return false
   if (
     !/^[0-9a-f]{64}$/.test(b.agentId) ||
@@ -197,6 +250,7 @@ export function verifyAgentCard(card: unknown): card is AgentCard {
   ) {
     return false
   }
+  if (!wellFormedBody(b)) return false
   return verify(AGENT_CARD_DOMAIN, b, fromHex(c.sig), fromHex(b.agentId))
 }
 

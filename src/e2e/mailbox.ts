@@ -157,7 +157,9 @@ export class Mailbox {
       let exp = 0
       try {
         exp = (JSON.parse(dec.decode(v)) as Rec).expiresAt
-      } catch {}
+      } catch {
+        // An unreadable record counts as expired (exp stays 0) and is purged.
+      }
       if (exp <= now) ops.push({ type: 'del', key: k })
     }
     if (ops.length > 0) await this.kv.batch(ops)

@@ -21,6 +21,7 @@ import type { Clock } from '../common/index.ts'
 import { fromHex, toHex } from '../common/index.ts'
 import { decodePayload, encodePayload } from './codec.ts'
 import { E2E_ERRORS, E2eError, isE2eError } from './errors.ts'
+import { FRAME, frame, HEADER, MODE_HYBRID, MODE_IK, prologue, SID_BYTES } from './frames.ts'
 import type { KemKeyPair } from './hybrid.ts'
 import { kemDecapsulate, kemEncapsulate, kemKeygen } from './hybrid.ts'
 import type { AgentCard, AgentKeys } from './keys.ts'
@@ -29,11 +30,7 @@ import { HandshakeState } from './noise/handshake-state.ts'
 import type { TransportInit } from './transport.ts'
 import { TransportReceiver, TransportSender } from './transport.ts'
 
-export const FRAME = { INIT: 1, RESP: 2, FINAL: 3, DATA: 4 } as const
-const MODE_IK = 1
-const MODE_HYBRID = 2
-const SID_BYTES = 8
-const HEADER = 1 + SID_BYTES
+export { FRAME } from './frames.ts'
 export const IK_PROTOCOL = 'Noise_IK_25519_ChaChaPoly_SHA256'
 export const XX_PROTOCOL = 'Noise_XX_25519_ChaChaPoly_SHA256'
 /** @default 10 minutes */
@@ -42,10 +39,8 @@ export const DEFAULT_SESSION_TTL_MS = 10 * 60_000
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000
 /** @default 256 messages queued per peer while a handshake runs */
 export const DEFAULT_MAX_QUEUED = 256
-
-function prologue(mode: number): Uint8Array {
-  return new TextEncoder().encode(`swarmd/e2e/v1/mode=${mode}`)
-}
+/** @default 10000 sessions and pending handshakes held at once */
+export const DEFAULT_MAX_SESSIONS = 10_000
 
 export interface SessionManagerInit {
   keys: AgentKeys
@@ -64,6 +59,8 @@ export interface SessionManagerInit {
   handshakeTimeoutMs?: number
   /** @default DEFAULT_MAX_QUEUED */
   maxQueued?: number
+  /** Refuse new inbound handshakes beyond this many sessions (a flood of INITs). @default DEFAULT_MAX_SESSIONS */
+  maxSessions?: number
   transport?: TransportInit
 }
 
@@ -101,21 +98,12 @@ interface Session {
   handshakeHash: string | undefined
 }
 
-function frame(type: number, sid: Uint8Array, body: Uint8Array, mode?: number): Uint8Array {
-  const extra = mode === undefined ? 0 : 1
-  const out = new Uint8Array(HEADER + extra + body.length)
-  out[0] = type
-  out.set(sid, 1)
-  if (mode !== undefined) out[HEADER] = mode
-  out.set(body, HEADER + extra)
-  return out
-}
-
 export class SessionManager {
   private readonly init: SessionManagerInit
   private readonly ttl: number
   private readonly hsTimeout: number
   private readonly maxQueued: number
+  private readonly maxSessions: number
   private readonly sessions = new Map<string, Session>()
   private readonly byPeer = new Map<string, string>()
   /** Initiator ephemerals of accepted INITs, to refuse replayed first messages. */
@@ -129,6 +117,7 @@ export class SessionManager {
     this.ttl = init.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
     this.hsTimeout = init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     this.maxQueued = init.maxQueued ?? DEFAULT_MAX_QUEUED
+    this.maxSessions = init.maxSessions ?? DEFAULT_MAX_SESSIONS
   }
 
   get agentId(): string {
@@ -233,7 +222,7 @@ export class SessionManager {
     if (type === FRAME.INIT) return this.onInit(from, sid, sidHex, body)
     const s = this.sessions.get(sidHex)
     if (!s) throw new E2eError(E2E_ERRORS.NO_SESSION, `no session ${sidHex}`, { action: 'ignore' })
-    if (s.peer !== from && s.peer !== '') {
+    if (s.peer !== from) {
       throw new E2eError(E2E_ERRORS.BAD_MESSAGE, `session ${sidHex} belongs to another agent`)
     }
     if (type === FRAME.DATA) {
@@ -253,6 +242,15 @@ export class SessionManager {
 
   private async onInit(from: string, sid: Uint8Array, sidHex: string, body: Uint8Array): Promise<Received[]> {
     if (body.length < 1 + 32) throw new E2eError(E2E_ERRORS.TRUNCATED, 'handshake message truncated')
+    if (this.sessions.size >= this.maxSessions) {
+      throw new E2eError(
+        E2E_ERRORS.BAD_MESSAGE,
+        `session table full (${this.maxSessions}); handshake refused`,
+        {
+          action: 'ignore',
+        },
+      )
+    }
     const mode = body[0] ?? 0
     if (mode > 3) throw new E2eError(E2E_ERRORS.BAD_MESSAGE, `unknown handshake mode ${mode}`)
     const ik = (mode & MODE_IK) !== 0

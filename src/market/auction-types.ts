@@ -61,6 +61,8 @@ export type AuctionEvent =
   | { type: 'paid'; cfpId: string; escrowId: string; winner: string; amount: number; receipt?: Receipt }
   | { type: 'refunded'; cfpId: string; escrowId: string; winner: string; reason: string }
   | { type: 'cancelled'; cfpId: string; reason: string }
+  /** A domain error while `tick()` advanced this auction; it is retried on the next tick. */
+  | { type: 'error'; cfpId: string; code: string; message: string }
 
 export interface AuctionHouseInit {
   /** The ledger; auction records share its store so each step is one batch. */

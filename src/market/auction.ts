@@ -331,31 +331,42 @@ export class AuctionHouse {
     })
   }
 
-  /** Time out overdue results and clear auctions whose bid window has closed. */
+  /**
+   * Clear auctions whose bid window has closed, award cleared ones whose
+   * negotiation window passed, and refund overdue results. A domain error in
+   * one auction (say, a scorer that refuses to answer) is reported as an
+   * `error` event and does not hold up the others; storage errors propagate.
+   */
   async tick(): Promise<AuctionEvent[]> {
     const events: AuctionEvent[] = []
     const now = this.clock.now()
     for (const r of await this.list({ active: true })) {
-      if (r.phase === 'open' && now >= cfpCloseAt(r.cfp)) events.push(...(await this.close(r.cfp.id)))
-      else if (r.phase === 'cleared' && now >= (r.negotiateUntil ?? 0))
-        events.push(...(await this.award(r.cfp.id)))
-      else if (
-        r.phase === 'awarded' &&
-        r.awards.some((a) => a.status === 'locked' && now >= a.award.resultDeadline)
-      ) {
-        events.push(
-          ...(await this.ledger.atomic(async (tx) => {
-            const cur = await this.load(tx, r.cfp.id)
-            const out: AuctionEvent[] = []
-            for (const a of cur.awards)
-              if (a.status === 'locked' && now >= a.award.resultDeadline)
-                out.push(...(await this.refundIn(tx, cur, a, 'timeout: no result by the deadline')))
-            return out
-          })),
-        )
+      try {
+        events.push(...(await this.step(r, now)))
+      } catch (err) {
+        if (!(err instanceof MarketError)) throw err
+        events.push({ type: 'error', cfpId: r.cfp.id, code: err.code, message: err.message })
       }
     }
     return events
+  }
+
+  private async step(r: AuctionRecord, now: number): Promise<AuctionEvent[]> {
+    if (r.phase === 'open' && now >= cfpCloseAt(r.cfp)) return this.close(r.cfp.id)
+    if (r.phase === 'cleared' && now >= (r.negotiateUntil ?? 0)) return this.award(r.cfp.id)
+    if (
+      r.phase !== 'awarded' ||
+      !r.awards.some((a) => a.status === 'locked' && now >= a.award.resultDeadline)
+    )
+      return []
+    return this.ledger.atomic(async (tx) => {
+      const cur = await this.load(tx, r.cfp.id)
+      const out: AuctionEvent[] = []
+      for (const a of cur.awards)
+        if (a.status === 'locked' && now >= a.award.resultDeadline)
+          out.push(...(await this.refundIn(tx, cur, a, 'timeout: no result by the deadline')))
+      return out
+    })
   }
 
   /** Cancel an auction: nothing moves for an open one; locked escrows are refunded. */

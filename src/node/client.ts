@@ -114,8 +114,9 @@ export class NodeClient {
   withdraw(name: string): Promise<{ capability: string; withdrawn: boolean }> {
     return this.request('POST', '/v1/caps/withdraw', { name })
   }
-  find(name: string, opts: { timeoutMs?: number; limit?: number } = {}): Promise<FindResult> {
+  find(name: string, opts: { timeoutMs?: number; limit?: number; all?: boolean } = {}): Promise<FindResult> {
     const q = new URLSearchParams({ name })
+    if (opts.all) q.set('all', 'true')
     if (opts.timeoutMs !== undefined) q.set('timeout', String(opts.timeoutMs))
     if (opts.limit !== undefined) q.set('limit', String(opts.limit))
     return this.request('GET', `/v1/caps/find?${q}`, undefined, (opts.timeoutMs ?? 10_000) + 10_000)

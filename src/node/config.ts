@@ -4,10 +4,13 @@
  * unknown key or a bad value is refused with a message naming the key and the
  * expected value. CLI flags map onto the same paths through `applyOverrides`.
  */
+import { multiaddr } from '@multiformats/multiaddr'
 import { UserError } from '../common/index.ts'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type NodeLogLevel = (typeof LOG_LEVELS)[number]
+export const UNKNOWN_TASK_POLICIES = ['hold', 'accept-co-signed', 'accept'] as const
+export type UnknownTaskPolicy = (typeof UNKNOWN_TASK_POLICIES)[number]
 
 export interface NodeConfig {
   /** libp2p listen multiaddrs (TCP). Port 0 picks a free port. */
@@ -31,6 +34,8 @@ export interface NodeConfig {
     providerValidityMs: number
     /** How often this node re-announces its capabilities (must be below providerValidityMs). */
     reprovideIntervalMs: number
+    /** A lookup returns this long after its first provider instead of waiting for the whole query. */
+    findSettleMs: number
   }
   wire: {
     /** Largest accepted message frame. */
@@ -53,6 +58,10 @@ export interface NodeConfig {
     maxConnections: number
     /** Multiaddr prefixes exempt from connection rate limits (loopback for devnets). */
     allow: string[]
+    /** Below this many connected peers the node redials its bootstrap and known peers. */
+    minPeers: number
+    /** How often the peer count is checked against `minPeers`. */
+    redialIntervalMs: number
   }
   gossipsub: {
     /** IPs exempt from gossipsub's IP colocation penalty (many peers on one host). */
@@ -60,6 +69,88 @@ export interface NodeConfig {
   }
   log: {
     level: NodeLogLevel
+  }
+  /** End-to-end agent messaging in the daemon (src/node/e2e, docs/e2e.md). */
+  e2e: {
+    /** Lifetime of the agent cards this node publishes (re-published at half of it). */
+    cardTtlMs: number
+    /** How long a fetched card is trusted before it is looked up again. */
+    cardCacheMs: number
+    /** Timeout of one delivery attempt (direct, or through one relay). */
+    deliveryTimeoutMs: number
+    /** Connected peers asked to relay, one after the other, when the recipient's node is unreachable. */
+    maxRelays: number
+    /** Hop limit (TTL) of an envelope. */
+    hopLimit: number
+    /** Connected peers that hold a copy of a message for an offline agent (besides the sender's node). */
+    mailboxReplicas: number
+    /** How long a mailbox holds a message. */
+    mailboxTtlMs: number
+    /** Messages one sending node may leave per recipient in this node's mailbox. */
+    mailboxMaxPerSender: number
+    /** Bytes one sending node may leave per recipient in this node's mailbox. */
+    mailboxMaxBytesPerSender: number
+    /** Idle lifetime of an E2E session before it is renegotiated. */
+    sessionTtlMs: number
+    /** Recent messages kept per local agent for `swarmd msg inbox`. */
+    inboxSize: number
+    /**
+     * Hybrid post-quantum handshakes (an ML-KEM-768 secret mixed into the Noise key
+     * schedule) for agents that do not say otherwise; ~2.2 KiB more per handshake.
+     */
+    postQuantum: boolean
+  }
+  /** CFP routing (`/swarmd/route/1.0.0`, docs/routing-daemon.md). */
+  routing: {
+    /** Router kind (a table router of src/routing). */
+    router: RoutingRouterKind
+    /** Below this confidence the router falls back to a DHT provider lookup (0 = never). */
+    confidenceThreshold: number
+    /** Hop limit of a routed CFP (the TTL a CFP starts with; more is refused as bad TTL). */
+    ttl: number
+    /** Probability of trying a random eligible neighbour instead of the best one. */
+    exploration: number
+    /** Capabilities kept in the routing table (the coldest is evicted beyond). */
+    tableCap: number
+    /** Also publish CFPs on gossipsub `swarmd/cfp/<capability>/1` (the flooding baseline). */
+    floodBaseline: boolean
+    /** On low confidence or no route, look providers up in the DHT and send directly. */
+    dhtFallback: boolean
+    /** How often the routing table is saved (also saved at stop). */
+    persistIntervalMs: number
+    /** Per-CFP decision traces kept (memory and LevelDB) for `swarmd route explain`. */
+    traceCap: number
+  }
+  /** The reputation service (docs/reputation.md, "In the daemon"). */
+  reputation: {
+    /** Agent ids (64 hex chars) this node trusts a priori: its personal EigenTrust view. Empty: uniform. */
+    preTrusted: string[]
+    /** How often global trust is recomputed from the accepted reports. */
+    trustIntervalMs: number
+    /**
+     * Reports about a task this node has no record of (it was not party to the award):
+     * `hold` (hold `holdMs` for the market to register it, then drop), `accept-co-signed`
+     * (accept when both parties signed, hold one-sided ones), `accept` (accept any validly
+     * signed report; one-sided ones weigh half). See docs/reputation.md.
+     */
+    unknownTasks: UnknownTaskPolicy
+    /** Report gossip rate limit per sending peer: token refill per second and bucket size. */
+    ratePerSecond: number
+    burst: number
+    /** How long a report about an unknown task is held before it is dropped. */
+    holdMs: number
+    stake: {
+      /** Bond below which an agent may not bid on staked CFPs; a slash below it blacklists. */
+      minimum: number
+      /** CFPs worth at most this need no stake. */
+      freeValue: number
+      /** Required bond per credit of CFP value, in basis points. */
+      perValueBps: number
+      /** Delay between unbonding and getting the credits back (they stay slashable meanwhile). */
+      unbondingDelayMs: number
+      /** Time after an award's deadline before a missing result is slashable. */
+      deadlineGraceMs: number
+    }
   }
   /** Agents hosted by this node (docs/agents.md). */
   agents: {
@@ -104,6 +195,10 @@ export interface AgentSafetyDefaults {
   maxDeployBalance: number
 }
 
+/** Router kinds the daemon can run (the stateless baselines and the oracle are simulator-only). */
+export const ROUTING_ROUTER_KINDS = ['cq', 'q', 'pq', 'drq', 'cdrq'] as const
+export type RoutingRouterKind = (typeof ROUTING_ROUTER_KINDS)[number]
+
 export const DEFAULT_CONFIG: NodeConfig = {
   listen: ['/ip4/0.0.0.0/tcp/4101'],
   announce: [],
@@ -115,12 +210,58 @@ export const DEFAULT_CONFIG: NodeConfig = {
     queryTimeoutMs: 10_000,
     providerValidityMs: 48 * 3600_000,
     reprovideIntervalMs: 12 * 3600_000,
+    findSettleMs: 50,
   },
   wire: { maxMessageBytes: 1024 * 1024, maxClockSkewMs: 5 * 60_000, requestTimeoutMs: 10_000 },
   peerScore: { disconnectThreshold: -100, banMs: 10 * 60_000, recoveryPerMinute: 10 },
-  connections: { maxConnections: 300, allow: ['/ip4/127.0.0.1/ipcidr/32'] },
+  connections: {
+    maxConnections: 300,
+    allow: ['/ip4/127.0.0.1/ipcidr/32'],
+    minPeers: 3,
+    redialIntervalMs: 10_000,
+  },
   gossipsub: { ipColocationWhitelist: ['127.0.0.1'] },
   log: { level: 'info' },
+  e2e: {
+    cardTtlMs: 24 * 3600_000,
+    cardCacheMs: 60_000,
+    deliveryTimeoutMs: 5_000,
+    maxRelays: 3,
+    hopLimit: 4,
+    mailboxReplicas: 2,
+    mailboxTtlMs: 7 * 24 * 3600_000,
+    mailboxMaxPerSender: 100,
+    mailboxMaxBytesPerSender: 1024 * 1024,
+    sessionTtlMs: 10 * 60_000,
+    inboxSize: 200,
+    postQuantum: false,
+  },
+  routing: {
+    router: 'cq',
+    confidenceThreshold: 0.5,
+    ttl: 16,
+    exploration: 0.05,
+    tableCap: 1024,
+    floodBaseline: false,
+    dhtFallback: true,
+    persistIntervalMs: 30_000,
+    traceCap: 1000,
+  },
+  reputation: {
+    preTrusted: [],
+    trustIntervalMs: 10_000,
+    unknownTasks: 'accept-co-signed',
+    ratePerSecond: 5,
+    burst: 50,
+    holdMs: 30_000,
+    stake: {
+      minimum: 100,
+      freeValue: 100,
+      perValueBps: 1000,
+      unbondingDelayMs: 7 * 24 * 3600_000,
+      deadlineGraceMs: 60_000,
+    },
+  },
   agents: {
     plugins: [],
     allow: {},
@@ -146,17 +287,45 @@ const int = (min: number, max: number): Leaf => ({
   expect: `an integer ${min}..${max}`,
   check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
 })
+const num = (min: number, max: number): Leaf => ({
+  kind: 'leaf',
+  expect: `a number ${min}..${max}`,
+  check: (v) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max,
+})
+const oneOf = (choices: readonly string[]): Leaf => ({
+  kind: 'leaf',
+  expect: `one of ${choices.join(', ')}`,
+  check: (v) => typeof v === 'string' && choices.includes(v),
+})
 const bool: Leaf = { kind: 'leaf', expect: 'true or false', check: (v) => typeof v === 'boolean' }
+function parsesAsMultiaddr(s: unknown): boolean {
+  if (typeof s !== 'string' || !s.startsWith('/')) return false
+  try {
+    multiaddr(s)
+    return true
+  } catch {
+    return false
+  }
+}
 const multiaddrList: Leaf = {
   kind: 'leaf',
-  expect: 'a list of multiaddr strings starting with "/"',
-  check: (v) =>
-    Array.isArray(v) && v.every((s) => typeof s === 'string' && s.startsWith('/') && s.length > 1),
+  expect: 'a list of multiaddrs (e.g. "/ip4/127.0.0.1/tcp/4101")',
+  check: (v) => Array.isArray(v) && v.every(parsesAsMultiaddr),
+}
+const peerAddrList: Leaf = {
+  kind: 'leaf',
+  expect: 'a list of multiaddrs ending in /p2p/<peer id>',
+  check: (v) => Array.isArray(v) && v.every((s) => parsesAsMultiaddr(s) && /\/p2p\/[^/]+$/.test(s as string)),
 }
 const stringList: Leaf = {
   kind: 'leaf',
   expect: 'a list of strings',
   check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && s.length > 0),
+}
+const agentIdList: Leaf = {
+  kind: 'leaf',
+  expect: 'a list of agent ids (64 lowercase hex characters each)',
+  check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s)),
 }
 const HOUR = 3600_000
 const isObj = (v: unknown): v is Record<string, unknown> =>
@@ -200,7 +369,7 @@ const actionList: Leaf = {
 const SCHEMA: Schema = {
   listen: multiaddrList,
   announce: multiaddrList,
-  bootstrap: multiaddrList,
+  bootstrap: peerAddrList,
   mdns: bool,
   api: { port: int(0, 65535) },
   dht: {
@@ -208,6 +377,7 @@ const SCHEMA: Schema = {
     queryTimeoutMs: int(100, 600_000),
     providerValidityMs: int(60_000, 30 * 24 * HOUR),
     reprovideIntervalMs: int(10_000, 30 * 24 * HOUR),
+    findSettleMs: int(0, 600_000),
   },
   wire: {
     maxMessageBytes: int(1024, 64 * 1024 * 1024),
@@ -219,13 +389,62 @@ const SCHEMA: Schema = {
     banMs: int(0, 30 * 24 * HOUR),
     recoveryPerMinute: int(0, 1_000_000),
   },
-  connections: { maxConnections: int(1, 100_000), allow: multiaddrList },
+  connections: {
+    maxConnections: int(1, 100_000),
+    allow: multiaddrList,
+    minPeers: int(0, 1000),
+    redialIntervalMs: int(1000, 3_600_000),
+  },
   gossipsub: { ipColocationWhitelist: stringList },
   log: {
     level: {
       kind: 'leaf',
       expect: `one of ${LOG_LEVELS.join(', ')}`,
       check: (v) => typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v),
+    },
+  },
+  e2e: {
+    cardTtlMs: int(60_000, 7 * 24 * HOUR),
+    cardCacheMs: int(0, 24 * HOUR),
+    deliveryTimeoutMs: int(100, 600_000),
+    maxRelays: int(0, 64),
+    hopLimit: int(1, 64),
+    mailboxReplicas: int(0, 64),
+    mailboxTtlMs: int(60_000, 30 * 24 * HOUR),
+    mailboxMaxPerSender: int(1, 100_000),
+    mailboxMaxBytesPerSender: int(1024, 1024 * 1024 * 1024),
+    sessionTtlMs: int(1000, 24 * HOUR),
+    inboxSize: int(1, 100_000),
+    postQuantum: bool,
+  },
+  routing: {
+    router: oneOf(ROUTING_ROUTER_KINDS),
+    confidenceThreshold: num(0, 1),
+    ttl: int(1, 64),
+    exploration: num(0, 1),
+    tableCap: int(1, 1_000_000),
+    floodBaseline: bool,
+    dhtFallback: bool,
+    persistIntervalMs: int(1000, 24 * HOUR),
+    traceCap: int(1, 1_000_000),
+  },
+  reputation: {
+    preTrusted: agentIdList,
+    trustIntervalMs: int(10, 24 * HOUR),
+    unknownTasks: {
+      kind: 'leaf',
+      expect: `one of ${UNKNOWN_TASK_POLICIES.join(', ')}`,
+      check: (v) => typeof v === 'string' && (UNKNOWN_TASK_POLICIES as readonly string[]).includes(v),
+    },
+    ratePerSecond: int(1, 100_000),
+    burst: int(1, 1_000_000),
+    holdMs: int(0, 24 * HOUR),
+    stake: {
+      minimum: int(1, Number.MAX_SAFE_INTEGER),
+      freeValue: int(0, Number.MAX_SAFE_INTEGER),
+      perValueBps: int(0, 1_000_000),
+      unbondingDelayMs: int(0, 365 * 24 * HOUR),
+      deadlineGraceMs: int(0, 30 * 24 * HOUR),
     },
   },
   agents: {

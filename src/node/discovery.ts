@@ -9,8 +9,8 @@
  * our local record; copies on other nodes expire after `dht.providerValidityMs`.
  * `find(name)` returns provider peer ids with their addresses.
  *
- * Agent cards (agent-card.ts) are stored with DHT put/get under
- * `/swarmd-card/<agentId>`.
+ * Agent cards (the src/e2e card format, checked by agent-card.ts) are stored
+ * with DHT put/get under `/swarmd-card/<agentId>`.
  */
 import type { Libp2p } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -20,7 +20,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { Clock, KvStore, Logger } from '../common/index.ts'
 import { SwarmdError, UserError } from '../common/index.ts'
-import { type AgentCard, cardKey, decodeCard, encodeCard } from './agent-card.ts'
+import { type AgentCard, cardKey, decodeCard, encodeCard, newerCard } from './agent-card.ts'
 import type { NodeMetrics } from './metrics.ts'
 
 export const CAPABILITY_PREFIX = 'swarmd/cap/v1/'
@@ -37,6 +37,13 @@ export interface FindOptions {
   limit?: number
   /** @default config dht.queryTimeoutMs */
   timeoutMs?: number
+  /**
+   * Return this long after the first provider arrived instead of waiting for
+   * the whole DHT query (later answers mostly repeat the first: every provider
+   * announced to the same k closest nodes). `Infinity` waits for the full query.
+   * @default config dht.findSettleMs
+   */
+  settleMs?: number
 }
 
 /** Throws a `UserError` for a name that is not a valid capability. */
@@ -69,12 +76,15 @@ export interface DiscoveryInit {
   queryTimeoutMs?: number
   /** @default 12 h */
   reprovideIntervalMs?: number
+  /** @default 50 */
+  findSettleMs?: number
 }
 
 export class Discovery {
   private readonly c: DiscoveryComponents
   private readonly queryTimeoutMs: number
   private readonly reprovideIntervalMs: number
+  private readonly findSettleMs: number
   private readonly log: Logger
   private readonly caps = new Set<string>()
   /** Provided while no peer answered: announced again when a peer connects. */
@@ -105,6 +115,7 @@ export class Discovery {
     this.c = components
     this.queryTimeoutMs = init.queryTimeoutMs ?? 10_000
     this.reprovideIntervalMs = init.reprovideIntervalMs ?? 12 * 3600_000
+    this.findSettleMs = init.findSettleMs ?? 50
     this.log = components.logger.forComponent('swarmd:discovery')
   }
 
@@ -160,10 +171,11 @@ export class Discovery {
     }
     const cid = await capabilityCid(name)
     const all = AbortSignal.any([signal, this.stopController.signal])
-    let peers = 0
+    const answered = new Set<string>()
     for await (const ev of this.c.dht.provide(cid, { signal: all })) {
-      if (ev.name === 'PEER_RESPONSE') peers++
+      if (ev.name === 'PEER_RESPONSE') answered.add(ev.from.toString())
     }
+    const peers = answered.size
     if (peers === 0) this.pending.add(name)
     this.c.metrics?.discoveryProvideTotal.inc()
     return peers
@@ -208,14 +220,27 @@ export class Discovery {
   async find(name: string, opts: FindOptions = {}): Promise<Provider[]> {
     const cid = await capabilityCid(name)
     const limit = opts.limit ?? 20
-    const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.queryTimeoutMs), this.stopController.signal]
+    const settle = new AbortController()
+    const signals = [
+      AbortSignal.timeout(opts.timeoutMs ?? this.queryTimeoutMs),
+      this.stopController.signal,
+      settle.signal,
+    ]
     if (opts.signal) signals.push(opts.signal)
     const signal = AbortSignal.any(signals)
+    const settleMs = opts.settleMs ?? this.findSettleMs
+    let settleTimer: NodeJS.Timeout | undefined
+    const startSettling = (): void => {
+      if (settleTimer === undefined && Number.isFinite(settleMs)) {
+        settleTimer = setTimeout(() => settle.abort(), settleMs)
+      }
+    }
     const found = new Map<string, Provider>()
     const started = performance.now()
     const self = this.c.libp2p.peerId.toString()
     if (this.caps.has(name)) {
       found.set(self, { peerId: self, addresses: this.c.libp2p.getMultiaddrs().map((a) => a.toString()) })
+      startSettling()
     }
     try {
       if (found.size < limit && this.routingTableSize() > 0) {
@@ -229,10 +254,13 @@ export class Discovery {
             else if (prev.addresses.length === 0) prev.addresses = addresses
             if (found.size >= limit) break outer
           }
+          if (found.size > 0) startSettling()
         }
       }
     } catch (err) {
       if (!signal.aborted) throw err
+    } finally {
+      clearTimeout(settleTimer)
     }
     // Fill in addresses we know from the peer store.
     for (const p of found.values()) {
@@ -251,25 +279,25 @@ export class Discovery {
   /** Publish a signed agent card (checked locally first). Returns how many peers accepted it. */
   async putCard(card: AgentCard, opts: { signal?: AbortSignal } = {}): Promise<number> {
     const bytes = encodeCard(card)
-    decodeCard(bytes, this.c.clock.now(), card.agentId)
+    decodeCard(bytes, this.c.clock.now(), card.body.agentId)
     if (this.routingTableSize() === 0) {
       throw new SwarmdError('NO_PEERS', 'cannot publish an agent card: no DHT peers yet')
     }
     const signals = [AbortSignal.timeout(this.queryTimeoutMs * 3), this.stopController.signal]
     if (opts.signal) signals.push(opts.signal)
-    let stored = 0
+    const stored = new Set<string>()
     try {
-      for await (const ev of this.c.dht.put(cardKey(card.agentId), bytes, {
+      for await (const ev of this.c.dht.put(cardKey(card.body.agentId), bytes, {
         signal: AbortSignal.any(signals),
       })) {
-        if (ev.name === 'PEER_RESPONSE') stored++
+        if (ev.name === 'PEER_RESPONSE') stored.add(ev.from.toString())
       }
       this.c.metrics?.discoveryCardOpsTotal.inc({ op: 'put', result: 'ok' })
     } catch (err) {
       this.c.metrics?.discoveryCardOpsTotal.inc({ op: 'put', result: 'error' })
       throw new SwarmdError('CARD_PUT_FAILED', `could not publish agent card: ${(err as Error).message}`)
     }
-    return stored
+    return stored.size
   }
 
   /** The newest valid card of an agent, or undefined. */
@@ -286,8 +314,7 @@ export class Discovery {
         if (ev.name !== 'VALUE') continue
         try {
           const card = decodeCard(ev.value, this.c.clock.now(), agentId)
-          if (!best || card.seq > best.seq || (card.seq === best.seq && card.issuedAt > best.issuedAt))
-            best = card
+          if (newerCard(card, best)) best = card
         } catch {
           // an invalid value from a peer: skip it
         }

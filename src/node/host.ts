@@ -48,7 +48,7 @@ export interface HostInit {
   denyPeer?: (peerId: string) => boolean
 }
 
-/** Create (not start) the libp2p host. */
+/** Create (not start: `start()` maps listen errors to one line) the libp2p host. */
 export async function createHost(init: HostInit): Promise<Host> {
   const { config } = init
   const deny = (peerId: { toString(): string }): boolean => init.denyPeer?.(peerId.toString()) ?? false
@@ -63,6 +63,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     peerDiscovery.push(mdns())
   }
   return createLibp2p({
+    start: false,
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: {

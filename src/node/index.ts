@@ -9,6 +9,7 @@
  * - `node.discovery` (provide / withdraw / find capabilities, putCard / getCard)
  * - `node.pubsub` (gossipsub), `node.peerScore` (penalise / get), `node.logger`, `node.metrics`
  * - `node.libp2p` (escape hatch), `node.onReady(fn)` (runs after start, before daemon.json)
+ * - `node.service<E2EService>('e2e')`: end-to-end agent messaging (registerAgent / send / seal / open / inbox)
  *
  * @example
  * ```ts
@@ -22,13 +23,15 @@
  * ```
  */
 export type { AgentCard, AgentCardBody } from './agent-card.ts'
-export { CARD_DOMAIN, cardKey, decodeCard, encodeCard, signCard } from './agent-card.ts'
+export { CARD_DOMAIN, cardKey, checkDhtCard, decodeCard, encodeCard, newerCard } from './agent-card.ts'
 export { NodeClient } from './client.ts'
 export type { ConfigOverrides, NodeConfig } from './config.ts'
 export { applyOverrides, DEFAULT_CONFIG, parseConfig } from './config.ts'
 export type { ControlHandler, ControlRequest, HttpMethod } from './control.ts'
 export { ControlServer, RawResponse } from './control.ts'
 export { Db, KV_PREFIXES, LevelKv } from './db.ts'
+export type { E2EServiceInit, InboundMessage, LocalAgentEndpoint, SendResult } from './e2e/index.ts'
+export { E2E_PROTOCOL, E2EService } from './e2e/index.ts'
 export type { FindOptions, Provider } from './discovery.ts'
 export { CAPABILITY_PREFIX, capabilityCid, checkCapabilityName, Discovery } from './discovery.ts'
 export { DHT_PROTOCOL } from './host.ts'

@@ -4,9 +4,12 @@
  * `node.service(name)`.
  */
 import { AgentService } from './agents/index.ts'
+import { E2EService } from './e2e/service.ts'
 import type { NodeService } from './node.ts'
+import { ReputationService } from './reputation/index.ts'
+import { RoutingService } from './routing/index.ts'
 
 export function defaultServices(): NodeService[] {
-  // after 'e2e' (when present): agents register as E2E endpoints
-  return [new AgentService()]
+  // agents after 'e2e': each agent is registered as an E2E endpoint
+  return [new E2EService(), new AgentService(), new RoutingService(), new ReputationService()]
 }

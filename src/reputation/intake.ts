@@ -220,6 +220,7 @@ export class ReportIntake {
     const now = this.clock.now()
     let b = this.buckets.get(peer)
     if (!b) {
+      if (this.buckets.size >= MAX_BUCKETS) this.pruneBuckets(now)
       b = { tokens: this.burst, at: now }
       this.buckets.set(peer, b)
     }
@@ -229,7 +230,16 @@ export class ReportIntake {
     b.tokens -= 1
     return true
   }
+
+  private pruneBuckets(now: number): void {
+    for (const [peer, b] of this.buckets) {
+      if (b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) this.buckets.delete(peer)
+    }
+  }
 }
+
+/** Buckets kept at most; full buckets are forgotten first (a new peer starts full anyway). */
+const MAX_BUCKETS = 10_000
 
 function enc(report: SignedReport, coSigned: boolean): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({ report, coSigned }))

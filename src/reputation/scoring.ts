@@ -62,8 +62,7 @@ export interface BidContext {
 }
 
 export type BidScore =
-  | { admit: true; adjustedPrice: number; weight: number; reason: string }
-  | { admit: false; reason: string }
+  { admit: true; adjustedPrice: number; weight: number; reason: string } | { admit: false; reason: string }
 
 export type BidScorer = (bid: BidView, ctx: BidContext) => BidScore
 

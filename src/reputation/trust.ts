@@ -262,7 +262,7 @@ export class TrustEngine {
     const a = this.alpha
     let it = 0
     let residual = 0
-    for (; it < this.maxIterations; ) {
+    for (; it < this.maxIterations;) {
       next.fill(0)
       let leak = 0
       for (let i = 0; i < n; i++) {

@@ -201,7 +201,11 @@ export class RouterTable {
   }
 
   private resetCell(row: number, col: number): void {
-    this.cells.set(this.defaults, this.base(row, col))
+    const b = this.base(row, col)
+    const f = this.fields
+    const cells = this.cells
+    const d = this.defaults
+    for (let i = 0; i < f; i++) cells[b + i] = d[i]!
   }
 
   /** Remove every row (neighbours are kept). */

@@ -73,7 +73,8 @@ export interface EntryView {
 export interface RouterSnapshot {
   kind: string
   version: 1
-  neighbours: NeighbourId[]
+  /** Neighbour per column (null for a free column). */
+  neighbours: (NeighbourId | null)[]
   /** dest → per neighbour fields (same order as `fields`). */
   fields: string[]
   rows: { dest: Dest; lastUsed: number; cells: (number[] | null)[] }[]

@@ -6,7 +6,7 @@
  * regions always come from parent A.
  */
 import type { Random } from '../common/index.ts'
-import { type AsmOptions, assemble } from './asm/assemble.ts'
+import { type AsmOptions, assemble, type Program } from './asm/assemble.ts'
 import type { Diagnostic } from './asm/parse.ts'
 import { patchSource } from './ops/self.ts'
 
@@ -15,6 +15,8 @@ export interface BreedOptions {
   /** Probability that a numeric literal in an editable region mutates. @default 0.2 */
   mutationRate?: number
   asm?: AsmOptions
+  /** Operator policy run on the verified child (e.g. forbid opcodes); a refusal fails the breed. */
+  policy?: (child: Program) => { ok: boolean; reason?: string }
 }
 
 export interface BreedResult {
@@ -62,6 +64,17 @@ export function breed(a: string, b: string, opts: BreedOptions): BreedResult {
     const next = assemble(source, opts.asm)
     if (!next.program) return { ok: false, source, errors: next.errors, origin, mutations }
     child = next.program
+  }
+  const verdict = opts.policy?.(child) ?? { ok: true }
+  if (!verdict.ok) {
+    const error: Diagnostic = {
+      file: child.file,
+      line: 1,
+      col: 1,
+      message: `policy: ${verdict.reason ?? 'refused'}`,
+      severity: 'error',
+    }
+    return { ok: false, source, errors: [error], origin, mutations }
   }
   return { ok: true, source, errors: [], origin, mutations }
 }

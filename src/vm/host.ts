@@ -73,9 +73,7 @@ export interface PluginHost {
 }
 
 export type Decision =
-  | { decision: 'allow' }
-  | { decision: 'deny'; reason: string }
-  | { decision: 'hold'; actionId: string }
+  { decision: 'allow' } | { decision: 'deny'; reason: string } | { decision: 'hold'; actionId: string }
 
 /** An action the constitution may gate (spend, fork, self-modify, tool writes...). */
 export interface GatedAction {

@@ -1,13 +1,13 @@
 /**
  * The AVM: an assembly-style agent IR, its assembler/verifier, a gas-metered
  * interpreter with trace and replay, resumable state, and `AgentRuntime`
- * which hosts many agents on one node.
+ * which hosts many agents on one node. Language reference: docs/avm.md.
  *
  * @example
  * ```ts
  * import { runSource, offlineHost } from '../vm/index.ts'
  * const { result } = await runSource('ADD 2, 3 -> R\nHALT R', { gas: 100 })
- * // result: { status: 'ok', gasUsed: 2, output: 5, halt: null }
+ * // result: { status: 'ok', gasUsed: 1, output: 5, halt: null }
  * ```
  */
 export {
@@ -22,6 +22,7 @@ export {
 export { type Diagnostic, formatDiagnostic } from './asm/parse.ts'
 export { type BreedOptions, type BreedResult, breed } from './breed.ts'
 export { LocalBus, type RemoteMessenger } from './bus.ts'
+export { type Constitution, ConstitutionGuard, type Usage } from './constitution.ts'
 export { cosine, EMBED_DIM, embedText } from './embedder.ts'
 export { HALT, type Halt, type HaltReason, type RunResult, type RunStatus } from './halts.ts'
 export type {
@@ -38,7 +39,7 @@ export type {
 } from './host.ts'
 export { DEFAULT_LIMITS, Machine, type MachineInit, type MachineLimits } from './interp.ts'
 export { defaultRegistry, httpTool, localEmbedder, PluginRegistry, REDUCERS } from './plugins/builtin.ts'
-export { loadPlugin, type PluginDecl } from './plugins/loader.ts'
+export { loadPlugin, loadRegistry, type PluginConfig, type PluginDecl } from './plugins/loader.ts'
 export type { HostRecord } from './gate.ts'
 export {
   exportTrace,
@@ -54,7 +55,6 @@ export {
   AgentRuntime,
   type AgentRuntimeInit,
   type AgentStatus,
-  type Constitution,
   type DeployOptions,
 } from './runtime.ts'
 export { decodeState, encodeState, restoreMachine, serializeState, VmStateError } from './state.ts'

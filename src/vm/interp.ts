@@ -91,6 +91,12 @@ export class Machine {
   readonly limits: MachineLimits
   readonly asm: AsmOptions
   trace: TraceRecorder | null
+  /** Plugin gas rules used so far (see `pluginPrice`). */
+  pluginPrices: Record<string, { base: number; perKb?: number } | null> = {}
+  /** Source the machine was created with (before any self-modification). */
+  readonly startSource: string
+  /** Saved state (base64) the traced run started from, when it did not start fresh. */
+  traceStart: string | null = null
   private readonly denied: Set<string>
   /** Instruction count (only maintained when tracing or introspecting). */
   counters = { hostCalls: 0, selfModifications: 0, plugins: 0, pluginFailures: 0 }
@@ -108,6 +114,7 @@ export class Machine {
     this.gate.counter = () => (this.trace ? this.trace.steps - 1 : 0)
     if (this.trace) this.trace.host = this.gate.records ?? []
     this.program = init.program
+    this.startSource = init.program.source
     this.code = this.prepare(init.program)
     this.regs = new Array(init.program.regNames.length).fill(null)
     this.sizes = new Array(init.program.regNames.length).fill(0)
@@ -131,6 +138,20 @@ export class Machine {
           }
         : ins,
     )
+  }
+
+  /**
+   * Gas rule of a plugin (null when unknown). Prices come from the host's
+   * registry, so each one used is remembered: a trace carries them and replay
+   * charges exactly what the live run charged.
+   */
+  pluginPrice(name: string): { base: number; perKb?: number } | null {
+    const known = this.pluginPrices[name]
+    if (known !== undefined) return known
+    const p = this.host.plugins?.get(name)
+    const rule = p ? (p.gas ?? { base: 10 }) : null
+    this.pluginPrices[name] = rule
+    return rule
   }
 
   agentId(): string {
@@ -287,7 +308,7 @@ export class Machine {
         if (ins.dyn !== null) cost += ins.dyn(this, ins)
         // trace hook
         if (tr !== null) {
-          tr.begin(pc, gas, ins, this.regs)
+          if (!tr.begin(pc, gas, ins, this.regs)) break
         }
         // check + useGas (the single place the loop spends gas)
         if (cost > gas) {

@@ -8,6 +8,7 @@ import type { Host } from './host.ts'
 import { Machine } from './interp.ts'
 import { defaultRegistry, type PluginRegistry } from './plugins/builtin.ts'
 import type { HostRecord } from './gate.ts'
+import { restoreMachine } from './state.ts'
 import { parseTrace, type StepRecord, TraceRecorder } from './trace.ts'
 import { canonical } from './trace-util.ts'
 import type { Value } from './values.ts'
@@ -140,39 +141,70 @@ export interface TraceSource {
   asm?: AsmOptions
 }
 
+/** A machine for re-execution: fresh from the source, or from the state the traced run started from. */
+function replayMachine(
+  src: { file: string; source: string; gasLimit: number; inputs: Record<string, Value>; start?: string },
+  host: Host,
+  asm: AsmOptions,
+): Machine {
+  let m: Machine
+  if (src.start) {
+    m = restoreMachine(Buffer.from(src.start, 'base64'), host, { asm })
+  } else {
+    const r = assemble(src.source, { ...asm, file: src.file })
+    if (!r.program)
+      throw new Error(`trace program does not assemble: ${r.errors.map(formatDiagnostic).join('; ')}`)
+    m = new Machine({ program: r.program, host, gasLimit: src.gasLimit, inputs: src.inputs, asm })
+  }
+  const rec = new TraceRecorder(true)
+  rec.programs.push({ from: 0, program: m.program })
+  m.trace = rec
+  m.gate.counter = () => rec.steps - 1
+  return m
+}
+
 /**
  * The JSONL trace of a finished live run: re-executes it in full-record mode
  * against its recorded host answers and checks the digest equals the live one.
  */
-export async function exportTrace(m: Machine, src: TraceSource): Promise<string> {
+export async function exportTrace(m: Machine, source: TraceSource): Promise<string> {
+  // The file name is part of the program (and so of checkpointed state): take the
+  // machine's own, so a trace can never name another file than the run it records.
+  const src: TraceSource = { ...source, file: m.program.file }
   const live = m.trace
   if (!live) throw new Error('the run was not traced (pass trace: true)')
-  const r = assemble(src.source, { ...(src.asm ?? {}), file: src.file })
-  if (!r.program) throw new Error('trace source does not assemble')
+  if (m.pending) throw new Error('cannot export a trace while the agent waits on a host call')
   const names = new Set([
     ...(src.asm?.plugins ?? []),
     ...Object.values(src.asm?.pluginOpcodes ?? {}).map((d) => d.plugin),
   ])
-  const pluginGas = gasRules(m.host, names)
-  const rm = new Machine({
-    program: r.program,
-    host: replayHost(src.agentId, pluginGas),
-    gasLimit: src.gasLimit,
-    inputs: src.inputs,
-    asm: src.asm,
-  })
-  rm.trace = new TraceRecorder(true)
-  rm.trace.programs.push({ from: 0, program: r.program })
-  rm.gate.counter = () => (rm.trace ? rm.trace.steps - 1 : 0)
+  const pluginGas = { ...gasRules(m.host, names) }
+  for (const [n, rule] of Object.entries(m.pluginPrices)) if (rule) pluginGas[n] = rule
+  const start = m.traceStart ?? undefined
+  const rm = replayMachine(
+    { ...src, ...(start ? { start } : {}) },
+    replayHost(src.agentId, pluginGas),
+    src.asm ?? {},
+  )
   rm.gate.replayFrom(live.host)
+  const partial = !m.done && m.halt === null
+  if (partial) (rm.trace as TraceRecorder).limit = live.steps
   await rm.run()
-  const full = rm.trace
+  const full = rm.trace as TraceRecorder
   if (full.steps !== live.steps || full.digest !== live.digest) {
     throw new Error(`trace export diverged from the live run (${full.steps} vs ${live.steps} steps)`)
   }
   full.host = live.host
   full.changes.push(...live.changes.filter((c) => !full.changes.some((x) => x.at === c.at)))
-  return full.toJsonl({ trace: 1, steps: live.steps, digest: live.digest, ...src, pluginGas })
+  return full.toJsonl({
+    trace: 1,
+    steps: live.steps,
+    digest: live.digest,
+    ...src,
+    pluginGas,
+    ...(partial ? { partial: true } : {}),
+    ...(start ? { start } : {}),
+  })
 }
 
 /**
@@ -241,24 +273,13 @@ export interface ReplayReport {
 export async function replayTrace(text: string, asm: AsmOptions = {}): Promise<ReplayReport> {
   const t = parseTrace(text)
   asm = { ...(t.header.asm ?? {}), ...asm }
-  const r = assemble(t.header.source, { ...asm, file: t.header.file })
-  if (!r.program)
-    throw new Error(`trace program does not assemble: ${r.errors.map(formatDiagnostic).join('; ')}`)
-  const m = new Machine({
-    program: r.program,
-    host: replayHost(t.header.agentId, t.header.pluginGas ?? {}),
-    gasLimit: t.header.gasLimit,
-    inputs: t.header.inputs,
-    asm,
-  })
-  m.trace = new TraceRecorder(true)
-  m.trace.programs.push({ from: 0, program: r.program })
-  m.gate.counter = () => (m.trace ? m.trace.steps - 1 : 0)
+  const m = replayMachine(t.header, replayHost(t.header.agentId, t.header.pluginGas ?? {}), asm)
   m.gate.replayFrom(t.host)
+  if (t.header.partial) (m.trace as TraceRecorder).limit = t.header.steps
   let result = await m.run()
   // an approval hold suspended the live run; the recorded answers carry on past it
   while (result.status === 'suspended' && m.suspend?.kind === 'approval') result = await m.run()
-  const got = m.trace.stepRecords()
+  const got = (m.trace as TraceRecorder).stepRecords()
   const n = Math.max(got.length, t.steps.length)
   for (let i = 0; i < n; i++) {
     const a = t.steps[i]

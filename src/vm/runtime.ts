@@ -21,31 +21,25 @@ import {
 import { type AsmOptions, assemble } from './asm/assemble.ts'
 import { formatDiagnostic } from './asm/parse.ts'
 import { LocalBus, type RemoteMessenger } from './bus.ts'
+import { type Constitution, ConstitutionGuard, type Usage } from './constitution.ts'
 import type { RunResult } from './halts.ts'
-import type { Decision, GatedAction, Host, Policy, Wallet } from './host.ts'
+import type { GatedAction, Host, Policy, Wallet } from './host.ts'
 import { Machine } from './interp.ts'
 import { PluginRegistry } from './plugins/builtin.ts'
+import { exportTrace } from './run.ts'
 import { restoreMachine, serializeState, VmStateError } from './state.ts'
 import type { Value } from './values.ts'
 import { KvWallet } from './wallet.ts'
 
-const DAY_MS = 24 * 3600 * 1000
-
-export interface Constitution {
-  /** Credits an agent may pay per day. @default Infinity */
-  spendPerDay?: number
-  /** Gas an agent may use per day. @default Infinity */
-  gasPerDay?: number
-  /** Opcodes the agent may not execute. */
-  deniedOpcodes?: string[]
-  /** Action kinds (pay, fork, self_modify, tool_write) held for operator approval. */
-  approvalRequired?: string[]
-  /** Anomaly stop: more than this much gas within one minute of clock time. @default Infinity */
-  maxGasPerMinute?: number
-}
-
 export interface AgentRuntimeInit {
+  /** Node storage for agents (checkpoints, KV, documents) and, by default, the wallet. */
   store: KvStore
+  /**
+   * Credits. Must write through the `KvTransaction` it is given, over `store`, so a
+   * payment, the agent's storage writes and its checkpoint commit together.
+   * @default new KvWallet(store)
+   */
+  wallet?: Wallet
   clock: Clock
   random: Random
   plugins?: PluginRegistry
@@ -56,18 +50,13 @@ export interface AgentRuntimeInit {
   securityCheck?: (agentId: string, object: Value) => { ok: boolean; reason?: string }
   checkPermission?: (agentId: string, role: string, action: string) => boolean
   sleep?: (ms: number) => Promise<void>
-  /** The wallet agents pay through (e.g. the node's ledger). @default a `KvWallet` over `store` */
-  wallet?: Wallet
-  /** Credits `DeployOptions.balance` (needed with an injected wallet). @default `KvWallet.mint` */
-  mint?: (agentId: string, amount: number) => Promise<unknown>
-  /** Record every host answer (trace/replay) in the agents' machines. @default false */
-  trace?: boolean
   /**
    * Called whenever an agent checkpoint is written, with `put` adding records
-   * to the same atomic batch (e.g. the host answers recorded since the last one).
+   * to the same atomic batch (the agent host stores the host answers recorded
+   * since the last checkpoint, for a whole-life trace).
    */
   onCheckpoint?: (agentId: string, machine: Machine, put: (key: string, value: Uint8Array) => void) => void
-  /** Called when a machine is created (deploy, restore, fork). */
+  /** Called when a machine is created for an agent (deploy, restore). */
   onMachine?: (agentId: string, machine: Machine) => void
 }
 
@@ -79,9 +68,11 @@ export interface DeployOptions {
   constitution?: Constitution
   /** 32-byte seed for the agent key (default: from the runtime's Random). */
   seed?: Uint8Array
+  /** Record a trace (host answers + digest) for `exportTrace`; kept across restarts. */
+  trace?: boolean
 }
 
-export type AgentStatus = 'running' | 'waiting' | 'held' | 'done' | 'error' | 'stopped' | 'quarantined'
+export type AgentStatus = 'running' | 'held' | 'done' | 'error' | 'stopped' | 'quarantined'
 
 export interface AgentInfo {
   id: string
@@ -96,11 +87,10 @@ export interface AgentInfo {
 
 interface Agent {
   info: AgentInfo
+  trace: boolean
+  inputs: Record<string, Value>
   machine: Machine | null
-  constitution: Constitution
-  approved: Set<string>
-  day: { start: number; spent: number; gas: number }
-  minute: { start: number; gas: number }
+  guard: ConstitutionGuard
   wake: (() => void) | null
   loop: Promise<void> | null
   /** Host calls made at the last checkpoint. */
@@ -110,7 +100,6 @@ interface Agent {
 export class AgentRuntime {
   readonly bus = new LocalBus()
   readonly wallet: Wallet
-  private readonly mint: (agentId: string, amount: number) => Promise<unknown>
   readonly plugins: PluginRegistry
   private readonly store: KvStore
   private readonly clock: Clock
@@ -128,15 +117,7 @@ export class AgentRuntime {
     this.clock = init.clock
     this.random = init.random
     this.sliceGas = init.sliceGas ?? 10_000
-    const kvWallet = new KvWallet(init.store)
-    this.wallet = init.wallet ?? kvWallet
-    this.mint =
-      init.mint ??
-      (init.wallet
-        ? async () => {
-            throw new VmStateError('BAD_STATE', 'this runtime cannot mint: pass `mint` with the wallet')
-          }
-        : (id, amount) => kvWallet.mint(id, amount))
+    this.wallet = init.wallet ?? new KvWallet(init.store)
     this.plugins = init.plugins ?? new PluginRegistry()
     if (init.remote) this.bus.remote = init.remote
     if (init.sleep) this.bus.sleep = init.sleep
@@ -163,36 +144,45 @@ export class AgentRuntime {
       opts.constitution ?? {},
       r.program.capabilities,
     )
-    if (opts.balance) await this.mint(id, opts.balance)
+    agent.trace = opts.trace === true
+    agent.inputs = opts.inputs ?? {}
+    if (opts.balance) {
+      const w = this.wallet as Partial<KvWallet>
+      if (typeof w.mint !== 'function')
+        throw new VmStateError('BAD_STATE', 'this wallet cannot mint an initial balance')
+      await w.mint.call(this.wallet, id, opts.balance)
+    }
     agent.machine = new Machine({
       program: r.program,
       host: this.hostFor(agent),
       gasLimit: opts.gasLimit ?? 1_000_000,
       inputs: opts.inputs,
       asm: this.asmOptions(),
-      deniedOpcodes: agent.constitution.deniedOpcodes,
-      trace: this.init.trace,
+      deniedOpcodes: agent.guard.rules.deniedOpcodes,
+      trace: agent.trace,
     })
     this.init.onMachine?.(id, agent.machine)
     this.bus.register(id)
-    await this.store.put(
-      `meta/${id}`,
-      new TextEncoder().encode(JSON.stringify({ name: agent.info.name, constitution: agent.constitution })),
-    )
+    await this.saveMeta(agent)
     await this.checkpoint(agent, true)
     if (this.running) this.launch(agent)
     return id
   }
 
-  private newAgent(id: string, name: string, constitution: Constitution, capabilities: string[]): Agent {
+  private newAgent(
+    id: string,
+    name: string,
+    constitution: Constitution,
+    capabilities: string[],
+    usage?: Usage,
+  ): Agent {
     const now = this.clock.now()
     const a: Agent = {
+      trace: false,
+      inputs: {},
       info: { id, name, status: 'running', gasUsed: 0, result: null, capabilities, held: null, message: '' },
       machine: null,
-      constitution,
-      approved: new Set(),
-      day: { start: now, spent: 0, gas: 0 },
-      minute: { start: now, gas: 0 },
+      guard: new ConstitutionGuard(constitution, now, usage),
       wake: null,
       loop: null,
       savedCalls: -1,
@@ -205,23 +195,14 @@ export class AgentRuntime {
     return {
       checkPermission: (id, role, action) => this.init.checkPermission?.(id, role, action) ?? true,
       securityCheck: (id, obj) => this.init.securityCheck?.(id, obj) ?? { ok: true },
-      authorize: (_id, action: GatedAction): Decision => {
-        const c = agent.constitution
-        const key = `${action.kind}:${JSON.stringify(action.detail ?? null)}:${action.amount ?? 0}`
-        if (action.kind === 'pay' && action.amount !== undefined) {
-          this.rollDay(agent)
-          if (agent.day.spent + action.amount > (c.spendPerDay ?? Number.POSITIVE_INFINITY)) {
-            return { decision: 'deny', reason: `spend limit ${c.spendPerDay} per day` }
-          }
-        }
-        if ((c.approvalRequired ?? []).includes(action.kind) && !agent.approved.has(key)) {
-          const actionId = `${agent.info.id.slice(0, 8)}-${++this.actionSeq}`
-          agent.info.held = { actionId, action: key }
-          return { decision: 'hold', actionId }
-        }
-        agent.approved.delete(key)
-        if (action.kind === 'pay') agent.day.spent += action.amount ?? 0
-        return { decision: 'allow' }
+      authorize: (_id, action: GatedAction) => {
+        const d = agent.guard.authorize(
+          action,
+          this.clock.now(),
+          () => `${agent.info.id.slice(0, 8)}-${++this.actionSeq}`,
+        )
+        agent.info.held = agent.guard.held
+        return d
       },
     }
   }
@@ -238,30 +219,29 @@ export class AgentRuntime {
       plugins: this.plugins,
       policy: this.policyFor(agent),
       onCommit: (tx: KvTransaction) => {
-        if (!agent.machine) return
-        tx.put(`ckpt/${agent.info.id}`, serializeState(agent.machine, true))
-        this.init.onCheckpoint?.(agent.info.id, agent.machine, (k, v) => tx.put(k, v))
+        // the checkpoint and the constitution's usage commit in the same batch as the payment
+        if (agent.machine) {
+          tx.put(`ckpt/${agent.info.id}`, serializeState(agent.machine, true))
+          this.init.onCheckpoint?.(agent.info.id, agent.machine, (k, v) => tx.put(k, v))
+        }
+        tx.put(`meta/${agent.info.id}`, this.metaBytes(agent))
       },
     }
-  }
-
-  private rollDay(a: Agent): void {
-    const now = this.clock.now()
-    if (now - a.day.start >= DAY_MS) a.day = { start: now, spent: 0, gas: 0 }
   }
 
   /**
    * Persist the agent. Pure computation is deterministic, so a slice that made
    * no host call needs no checkpoint: after a crash it is simply re-executed.
    */
-  private async checkpoint(a: Agent, force = false): Promise<void> {
+  private async checkpoint(a: Agent, force = false): Promise<boolean> {
     const m = a.machine
-    if (!m || m.tx) return
-    if (!force && m.gate.calls === a.savedCalls) return
+    if (!m || m.tx) return false
+    if (!force && m.gate.calls === a.savedCalls) return false
     a.savedCalls = m.gate.calls
     const ops: KvOp[] = [{ type: 'put', key: `ckpt/${a.info.id}`, value: serializeState(m) }]
     this.init.onCheckpoint?.(a.info.id, m, (key, value) => ops.push({ type: 'put', key, value }))
     await this.store.batch(ops)
+    return true
   }
 
   /** Resume every agent checkpointed in the store (after a restart); corrupt ones are quarantined. */
@@ -270,15 +250,28 @@ export class AgentRuntime {
     for await (const [k, v] of this.store.entries('ckpt/')) {
       const id = k.slice(5)
       if (this.agents.has(id)) continue
-      let meta: { name: string; constitution: Constitution } = { name: id.slice(0, 8), constitution: {} }
+      let meta: {
+        name: string
+        constitution: Constitution
+        stopped?: boolean
+        message?: string
+        trace?: boolean
+        inputs?: Record<string, Value>
+        usage?: Usage
+      } = {
+        name: id.slice(0, 8),
+        constitution: {},
+      }
       const mb = await this.store.get(`meta/${id}`)
       if (mb) meta = JSON.parse(new TextDecoder().decode(mb)) as typeof meta
-      const a = this.newAgent(id, meta.name, meta.constitution, [])
+      const a = this.newAgent(id, meta.name, meta.constitution, [], meta.usage)
+      a.trace = meta.trace === true
+      a.inputs = meta.inputs ?? {}
       try {
         a.machine = restoreMachine(v, this.hostFor(a), {
           asm: this.asmOptions(),
           deniedOpcodes: meta.constitution.deniedOpcodes,
-          trace: this.init.trace,
+          trace: a.trace,
         })
         this.init.onMachine?.(id, a.machine)
         a.info.capabilities = a.machine.program.capabilities
@@ -287,6 +280,9 @@ export class AgentRuntime {
         if (r.status !== 'suspended') {
           a.info.status = r.status === 'ok' ? 'done' : 'error'
           a.info.result = r
+        } else if (meta.stopped) {
+          a.info.status = 'stopped'
+          a.info.message = meta.message ?? 'stopped'
         }
       } catch (e) {
         a.info.status = 'quarantined'
@@ -319,7 +315,7 @@ export class AgentRuntime {
 
   private launch(a: Agent): void {
     if (a.info.status !== 'running' && a.info.status !== 'held') return
-    if (a.loop) return // still in its loop (e.g. resumed while a wait was in flight)
+    if (a.loop) return // still in its loop (e.g. resumed while a host wait was in flight)
     const p = this.loop(a).finally(() => {
       this.loops.delete(p)
       if (a.loop === p) a.loop = null
@@ -342,32 +338,22 @@ export class AgentRuntime {
       const before = m.gasUsed
       const r = await m.run(this.sliceGas)
       if (!this.running) return // stopped while waiting: keep the last checkpoint
-      if ((a.info.status as AgentStatus) === 'stopped' && r.status === 'suspended' && !m.suspend) {
-        a.info.gasUsed = m.gasUsed
-        await this.checkpoint(a)
-        return // stopped by the operator during the slice
-      }
       const used = m.gasUsed - before
       a.info.gasUsed = m.gasUsed
-      this.rollDay(a)
-      a.day.gas += used
-      const now = this.clock.now()
-      if (now - a.minute.start >= 60_000) a.minute = { start: now, gas: 0 }
-      a.minute.gas += used
+      const limit = a.guard.recordGas(used, this.clock.now())
       if (r.status !== 'suspended') {
         a.info.status = r.status === 'ok' ? 'done' : 'error'
         a.info.result = r
+      } else if ((a.info.status as AgentStatus) === 'stopped') {
+        // stopped by the operator during this slice
       } else if (m.suspend?.kind === 'approval') {
         a.info.status = 'held'
-      } else if (a.day.gas > (a.constitution.gasPerDay ?? Number.POSITIVE_INFINITY)) {
+      } else if (limit !== null) {
         a.info.status = 'stopped'
-        a.info.message = `gas per day limit ${a.constitution.gasPerDay} reached`
-      } else if (a.minute.gas > (a.constitution.maxGasPerMinute ?? Number.POSITIVE_INFINITY)) {
-        a.info.status = 'stopped'
-        a.info.message = `anomaly stop: ${a.minute.gas} gas within a minute`
+        a.info.message = limit
       }
       const final = a.info.status === 'done' || a.info.status === 'error' || a.info.status === 'stopped'
-      await this.checkpoint(a, final)
+      if (await this.checkpoint(a, final)) await this.saveMeta(a)
       if (final) return
       await new Promise<void>((r) => setImmediate(r))
     }
@@ -376,23 +362,39 @@ export class AgentRuntime {
   /** Release a held action; the agent re-executes it. */
   approve(agentId: string, actionId: string): boolean {
     const a = this.agents.get(agentId)
-    if (!a?.info.held || a.info.held.actionId !== actionId) return false
-    a.approved.add(a.info.held.action)
+    if (!a?.guard.approve(actionId)) return false
     a.info.held = null
     a.info.status = 'running'
     a.wake?.()
     return true
   }
 
-  /** Stop one agent (operator): it ends its current slice and is not scheduled until `resume`. */
-  stopAgent(agentId: string, message = 'stopped by the operator'): boolean {
+  /** Stop one agent at its next slice boundary (resumable with `resume`). */
+  stopAgent(agentId: string, reason = 'stopped by operator'): boolean {
     const a = this.agents.get(agentId)
-    if (a?.info.status !== 'running' && a?.info.status !== 'held' && a?.info.status !== 'waiting')
-      return false
+    if (!a || (a.info.status !== 'running' && a.info.status !== 'held')) return false
     a.info.status = 'stopped'
-    a.info.message = message
+    a.info.message = reason
     a.wake?.()
+    void this.saveMeta(a)
     return true
+  }
+
+  private metaBytes(a: Agent): Uint8Array {
+    const meta = {
+      name: a.info.name,
+      constitution: a.guard.rules,
+      usage: a.guard.usage,
+      stopped: a.info.status === 'stopped',
+      message: a.info.message,
+      trace: a.trace,
+      inputs: a.inputs,
+    }
+    return new TextEncoder().encode(JSON.stringify(meta))
+  }
+
+  private async saveMeta(a: Agent): Promise<void> {
+    await this.store.put(`meta/${a.info.id}`, this.metaBytes(a))
   }
 
   /** Resume a stopped agent (e.g. after raising its limits). */
@@ -401,9 +403,29 @@ export class AgentRuntime {
     if (a?.info.status !== 'stopped') return false
     a.info.status = 'running'
     a.info.message = ''
-    a.minute = { start: this.clock.now(), gas: 0 }
+    a.guard.resetRate(this.clock.now())
+    void this.saveMeta(a)
     if (this.running) this.launch(a)
     return true
+  }
+
+  /**
+   * The JSONL trace of an agent deployed with `trace: true`, since its deploy
+   * or its last restore (the starting state is embedded). Replay it with
+   * `replayTrace`. Not while the agent waits on a host call.
+   */
+  async exportTrace(agentId: string): Promise<string> {
+    const a = this.agents.get(agentId)
+    const m = a?.machine
+    if (!a || !m) throw new VmStateError('BAD_STATE', `no agent ${agentId}`)
+    return exportTrace(m, {
+      file: m.program.file,
+      source: m.startSource,
+      agentId,
+      gasLimit: m.gasLimit,
+      inputs: a.inputs,
+      asm: this.asmOptions(),
+    })
   }
 
   list(): AgentInfo[] {

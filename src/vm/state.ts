@@ -153,5 +153,7 @@ export function restoreMachine(
   m.logs = [...s.logs]
   m.snapshots = [...s.snapshots]
   m.rewards = { ...s.rewards }
+  if (opts.trace)
+    m.traceStart = Buffer.from(state instanceof Uint8Array ? state : encodeState(s)).toString('base64')
   return m
 }

@@ -2,12 +2,14 @@
  * The opcode table: built once from every family, frozen. The interpreter
  * refuses to start if any opcode lacks a price.
  */
+
+import { collectionOps } from './ops/collections.ts'
 import { controlOps } from './ops/control.ts'
 import { dataOps } from './ops/data.ts'
 import { FAMILIES } from './ops/families.ts'
 import type { OpSpec } from './ops/types.ts'
 
-const all: OpSpec[] = [...controlOps, ...dataOps, ...FAMILIES]
+const all: OpSpec[] = [...controlOps, ...dataOps, ...collectionOps, ...FAMILIES]
 
 export const OPCODES: readonly OpSpec[] = Object.freeze(all.map((o) => Object.freeze(o)))
 const byName = new Map<string, number>()

@@ -29,6 +29,8 @@ export interface TraceHeader {
   inputs: Record<string, Value>
   /** Assembler options of the run (plugin names and plugin opcodes). */
   asm?: AsmOptions
+  /** True when the run had not finished at export: replay stops after `steps` instructions. */
+  partial?: boolean
   /** Gas rules of the plugins (prices must be identical on replay). */
   pluginGas?: Record<string, { base: number; perKb?: number }>
 }
@@ -73,11 +75,25 @@ function mixValue(h: number, v: Value): number {
   return Math.imul(h ^ (Array.isArray(v) ? v.length + 0x2000 : 0x3000), 0x85ebca6b)
 }
 
+function operandValue(ins: Ins, i: number, regs: Value[]): Value {
+  const o = ins.args[i]
+  if (!o) return null
+  if (o.k === 1) return regs[o.s] ?? null
+  if (o.k === 0) return o.c
+  try {
+    return (o.f as (r: Value[]) => Value)(regs)
+  } catch {
+    return null
+  }
+}
+
 export class TraceRecorder {
   /** Full per-instruction records (export/replay) or digest only (live). */
   readonly full: boolean
   /** Rolling digest of (pc, gas, output) over all steps. */
   digest = 0x811c9dc5
+  /** Stop the run before this many steps (replay of a run exported mid-way). */
+  limit = Number.POSITIVE_INFINITY
   private count = 0
   private chunks: Chunk[] = []
   private nums: Float64Array
@@ -112,12 +128,13 @@ export class TraceRecorder {
   }
 
   /** Trace hook: called before the check, with the gas left before the instruction. */
-  begin(pc: number, gas: number, ins: Ins, regs: Value[]): void {
+  begin(pc: number, gas: number, ins: Ins, regs: Value[]): boolean {
+    if (this.count >= this.limit) return false
     this.count++
-    this.digest = Math.imul(Math.imul(this.digest ^ pc, 0x9e3779b1) ^ gas, 0x85ebca6b)
-    if (!this.full) return
-    const in0 = ins.k0 === 1 ? (regs[ins.s0] as Value) : ins.k0 === 0 ? ins.c0 : null
-    const in1 = ins.k1 === 1 ? (regs[ins.s1] as Value) : ins.k1 === 0 ? ins.c1 : null
+    this.digest = Math.imul(this.digest ^ pc ^ (gas << 7), 0x9e3779b1)
+    if (!this.full) return true
+    const in0 = operandValue(ins, 0, regs)
+    const in1 = operandValue(ins, 1, regs)
     if (this.n === CHUNK) {
       this.chunks.push({ nums: this.nums, tags: this.tags })
       this.nums = new Float64Array(CHUNK * 5)
@@ -132,11 +149,13 @@ export class TraceRecorder {
     this.nums[b + 4] = 0
     this.tags[this.n * 3 + 2] = 2
     this.n++
+    return true
   }
 
   /** Output of the step begun last. */
   end(v: Value): void {
-    this.digest = mixValue(this.digest, v)
+    this.digest =
+      typeof v === 'number' ? Math.imul(this.digest ^ (v | 0), 0x85ebca6b) : mixValue(this.digest, v)
     if (!this.full) return
     this.n--
     this.put(2, v)

@@ -58,6 +58,18 @@ describe('node lifecycle', () => {
     const again = new SwarmNode({ repo: openRepo(root), processMetrics: false })
     await again.start()
     cleanup.push(() => again.stop())
+
+    // A second node on the same TCP port fails with one clear line, and leaves its repository unlocked.
+    const other = join(dir, 'other')
+    await initRepo(other, {
+      overrides: { ...LOOPBACK, listen: [again.addresses()[0]!.replace(/\/p2p\/.*$/, '')] },
+    })
+    const clash = new SwarmNode({ repo: openRepo(other), processMetrics: false })
+    await expect(clash.start()).rejects.toThrow(
+      /^cannot listen on \/ip4\/127\.0\.0\.1\/tcp\/\d+: address already in use$/,
+    )
+    expect(existsSync(repoPaths(other).lock)).toBe(false)
+
     expect(again.peerId).toBe(peerId)
     expect(await again.kv.sublevel('cfg/').get('k')).toEqual(new Uint8Array([7]))
     expect(again.status().capabilities).toEqual(['sentiment/v2'])

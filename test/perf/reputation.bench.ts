@@ -116,7 +116,11 @@ let rowsTouched = 0
 for (let run = 0; run < RUNS; run++) {
   gc?.()
   const e = new TrustEngine({ preTrusted: preTrusted(A) })
-  ingest.push(time(() => big.forEach((r) => e.addInteraction(r))))
+  ingest.push(
+    time(() => {
+      for (const r of big) e.addInteraction(r)
+    }),
+  )
   full.push(time(() => (coldIt = e.compute(R * 1000).iterations)))
   incr.push(
     time(() => {

@@ -4,6 +4,7 @@
  * state, and the same loop in QuickJS (with an interrupt handler) and in the
  * ethereumjs EVM, measured in the same run. Prints one Markdown section.
  */
+import { cpus, loadavg } from 'node:os'
 import { createEVM } from '@ethereumjs/evm'
 import { getQuickJS } from 'quickjs-emscripten'
 import { ManualClock, MemoryKv, seededRandom } from '../../src/common/index.ts'
@@ -25,6 +26,7 @@ const median = (xs: number[]) => {
 const fmt = (x: number) =>
   x >= 1e6 ? `${(x / 1e6).toFixed(1)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(2)
 
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const ITER = 2_000_000
 const loopSrc = (n: number) => `SET i = 0
 SET acc = 0
@@ -51,12 +53,13 @@ async function avm(trace: boolean): Promise<number> {
   return r.gasUsed / dt // every loop instruction costs 1 gas: gas = metered instructions
 }
 
+let qjsInterrupts = 0
+
 async function quickjs(): Promise<number> {
   const QuickJS = await getQuickJS()
   const rt = QuickJS.newRuntime()
-  let interrupts = 0
   rt.setInterruptHandler(() => {
-    interrupts++
+    qjsInterrupts++
     return false
   })
   const ctx = rt.newContext()
@@ -108,29 +111,30 @@ async function ethereum(): Promise<number> {
   return (n * 12) / dt // opcodes per second
 }
 
+/**
+ * Agent switch cost: 50 agents spinning on `JUMP` with 1-gas slices, so every
+ * slice is one instruction plus a full scheduling round (run() entry and exit,
+ * slice accounting, checkpoint decision, yield to the event loop).
+ */
 async function switchCost(): Promise<{ perSwitchUs: number; slices: number }> {
   const agents = 50
-  const slice = 200
-  const perAgentIter = 5000
-  const src = loopSrc(perAgentIter)
-  const run = async (k: number, sliceGas: number) => {
+  const perAgent = 1000
+  const per: number[] = []
+  for (let r = 0; r < 3; r++) {
     const rt = new AgentRuntime({
       store: new MemoryKv(),
       clock: new ManualClock(0),
-      random: seededRandom(1),
-      sliceGas,
+      random: seededRandom(r + 1),
+      sliceGas: 1,
     })
-    for (let i = 0; i < k; i++) await rt.deploy(src, { gasLimit: 1e9 })
+    for (let i = 0; i < agents; i++) await rt.deploy(':l\nJUMP l', { gasLimit: perAgent })
+    gc()
     const t0 = performance.now()
     rt.start()
     await rt.idle()
-    return performance.now() - t0
+    per.push(((performance.now() - t0) * 1000) / (agents * perAgent))
   }
-  const instr = perAgentIter * 4 * agents
-  const small = await run(agents, slice)
-  const big = await run(agents, 1e9)
-  const switches = instr / slice - agents
-  return { perSwitchUs: ((small - big) * 1000) / switches, slices: switches }
+  return { perSwitchUs: median(per), slices: agents * perAgent }
 }
 
 async function checkpoint(): Promise<{ saveMs: number; restoreMs: number; bytes: number }> {
@@ -161,13 +165,26 @@ const off: number[] = []
 const on: number[] = []
 const qjs: number[] = []
 const eth: number[] = []
+// phases: the AVM (trace off/on interleaved), then QuickJS, then the EVM, with a GC between runs,
+// so one engine's garbage does not slow down the next one's measurement
 for (let r = 0; r < REPEATS; r++) {
-  log(`repeat ${r + 1}/${REPEATS}`)
+  log(`avm repeat ${r + 1}/${REPEATS}`)
+  gc()
   off.push(await avm(false))
+  gc()
   on.push(await avm(true))
+}
+for (let r = 0; r < REPEATS; r++) {
+  log(`quickjs repeat ${r + 1}/${REPEATS}`)
+  gc()
   qjs.push(await quickjs())
+}
+for (let r = 0; r < REPEATS; r++) {
+  log(`evm repeat ${r + 1}/${REPEATS}`)
+  gc()
   eth.push(await ethereum())
 }
+gc()
 const sw = await switchCost()
 const ck = await checkpoint()
 const mOff = median(off)
@@ -178,21 +195,26 @@ const mE = median(eth)
 const out = `## AVM (\`npm run bench -- vm\`)
 
 Arithmetic loop \`acc += i; i++; while i < N\` (N = ${ITER.toLocaleString('en')}): 4 metered AVM
-instructions per iteration. Medians of ${REPEATS} runs in one process.
+instructions per iteration. Medians of ${REPEATS} runs per engine in one process (engines measured one after
+the other, a GC before each run).
 
 | Engine | Rate | Ratio |
 |---|---|---|
 | AVM, trace off | ${fmt(mOff)} metered instr/s (${fmt(mOff / 4)} iterations/s) | baseline |
 | AVM, trace on (digest + host answers) | ${fmt(mOn)} metered instr/s | ${((1 - mOn / mOff) * 100).toFixed(0)} % slower than trace off |
-| QuickJS (quickjs-emscripten, interrupt handler) | ${fmt(mQ)} loop iterations/s | AVM iterations/s ÷ QuickJS = ${(mOff / 4 / mQ).toFixed(2)} |
+| QuickJS (quickjs-emscripten, interrupt handler called ${fmt(qjsInterrupts / REPEATS)} times per run) | ${fmt(mQ)} loop iterations/s | AVM iterations/s ÷ QuickJS = ${(mOff / 4 / mQ).toFixed(2)} |
 | ethereumjs EVM 10 (12 opcodes per iteration) | ${fmt(mE)} opcodes/s | AVM instr/s ÷ EVM opcodes/s = ${(mOff / mE).toFixed(1)}× |
 
 | Runtime cost | Median |
 |---|---|
-| Agent switch (50 agents, 200-gas slices, ${fmt(sw.slices)} switches) | ${sw.perSwitchUs.toFixed(2)} µs per switch |
+| Agent switch (50 agents, 1-gas slices, ${fmt(sw.slices)} slices; includes the one instruction) | ${sw.perSwitchUs.toFixed(2)} µs per switch |
 | Checkpoint save, ${(ck.bytes / 1e6).toFixed(2)} MB state | ${ck.saveMs.toFixed(1)} ms |
 | Checkpoint restore (checksum + re-assemble + registers) | ${ck.restoreMs.toFixed(1)} ms |
 
 Goals from issue 3: ≥ 50 M metered instr/s with the trace off, ≥ 10× ethereumjs, trace on ≤ 35 % slower.
+Load average during this run: ${loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' / ')} on ${cpus().length} cores (shared machine: absolute rates vary several-fold with load;
+the ratios, measured in the same process minutes apart, are the more stable figures).
 `
 process.stdout.write(out)

@@ -149,8 +149,6 @@ export class AgentService implements NodeService {
       random: this.random,
       plugins,
       wallet,
-      mint: (id, amount) => wallet.mint(id, amount, 'runtime deploy'),
-      trace: cfg.trace,
       sliceGas: cfg.sliceGas,
       onCheckpoint: this.records.stage,
       onMachine: this.records.attach,
@@ -256,6 +254,7 @@ export class AgentService implements NodeService {
       inputs,
       seed: keys.signing.secretKey,
       constitution: this.constitution(req),
+      trace: this.cfg.trace,
     })
     this.log?.info('agent deployed', { agent: id, name, file, capabilities: r.program.capabilities })
     await this.sync()

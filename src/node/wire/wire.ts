@@ -97,6 +97,18 @@ const PENALTY_BY_REASON: Record<WireRejectReason, number> = {
   replay: PENALTY.STALE,
 }
 
+const RESET_ERRORS = new Set([
+  'StreamResetError',
+  'StreamAbortedError',
+  'StreamStateError',
+  'StreamClosedError',
+])
+
+/** True when the remote reset or closed the stream: an error for the caller, not misbehaviour to score. */
+export function isStreamReset(err: unknown): boolean {
+  return RESET_ERRORS.has((err as { name?: string })?.name ?? '')
+}
+
 /** Map a framing error from lpStream to a rejection reason. */
 export function classifyReadError(err: unknown): WireError {
   if (err instanceof WireError) return err
@@ -204,6 +216,10 @@ export class Wire {
         stream.abort(new Error('node stopping'))
         return
       }
+      if (isStreamReset(err)) {
+        this.log.debug('peer reset the stream before a full frame', { peer: peerId, protocol })
+        return
+      }
       this.reject(peerId, protocol, stream, classifyReadError(err))
       return
     }
@@ -265,6 +281,12 @@ export class Wire {
       } catch (err) {
         if (signal.aborted)
           throw new SwarmdError('WIRE_TIMEOUT', `no reply from ${peerId} on ${protocol} in time`)
+        if (isStreamReset(err)) {
+          throw new SwarmdError(
+            'WIRE_RESET',
+            `${peerId} reset the stream on ${protocol} (its handler failed or refused the message)`,
+          )
+        }
         const werr = classifyReadError(err)
         if (werr.reason === 'truncated' && /closed after reading 0|tried to read|0\//.test(werr.message)) {
           throw new SwarmdError('WIRE_NO_REPLY', `${peerId} closed ${protocol} without a reply`)

@@ -274,7 +274,7 @@ export abstract class TableRouter implements Router {
     return {
       kind: this.kind,
       version: 1,
-      neighbours: slots.map((n) => n ?? null) as NeighbourId[],
+      neighbours: slots.map((n) => n ?? null),
       fields: [...this.fieldNames()],
       rows,
     }

@@ -78,6 +78,10 @@ export function runClassic(o: ClassicOptions): ClassicRun {
   const pEnter = new Float64Array(cap)
   const pPrev = new Int32Array(cap)
   const pQ = new Float64Array(cap)
+  // DRQ/CDRQ: the sender's estimate for the packet's source, carried along (backward exploration).
+  const dual = o.router === 'drq' || o.router === 'cdrq'
+  const pBack = new Float64Array(cap)
+  const pBackConf = new Float64Array(cap)
   const free: number[] = []
   for (let i = cap - 1; i >= 0; i--) free.push(i)
   // Per-node FIFO queues (linked lists through `next`).
@@ -106,6 +110,11 @@ export function runClassic(o: ClassicOptions): ClassicRun {
     const next = choice.next as number
     pPrev[p] = from
     pQ[p] = q
+    if (dual) {
+      const e = r.estimate(pSrc[p]!)
+      pBack[p] = e.value
+      pBackConf[p] = e.confidence
+    }
     heap.push(now + 1, ARRIVE, p * n + next)
   }
 
@@ -139,6 +148,8 @@ export function runClassic(o: ClassicOptions): ClassicRun {
       const x = pPrev[p]!
       const est = routers[y]!.estimate(dest)
       routers[x]!.feedback(dest, y, pQ[p]!, 1, est.value, est.confidence)
+      // The previous hop's queue time stands in for this node's own, which it cannot know yet.
+      if (dual) routers[y]!.backward(pSrc[p]!, x, pQ[p]!, 1, pBack[p]!, pBackConf[p]!)
       if (y === dest) {
         const t = now - pBirth[p]!
         delivered++

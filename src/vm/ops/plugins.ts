@@ -8,14 +8,13 @@ import { asList } from '../fault.ts'
 import type { Machine } from '../interp.ts'
 import { REDUCERS } from '../plugins/builtin.ts'
 import { sizeOf, toText, type Value } from '../values.ts'
-import { arg, argOr, CONTINUE, type Ins, type OpSpec, val } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType, val } from './types.ts'
 import { put } from './util.ts'
 
 /** Gas of one call to `name` with `bytes` of arguments (peek only). */
 export function pluginGas(m: Machine, name: string, bytes: number): number {
-  const p = m.host.plugins?.get(name)
-  if (!p) return 0
-  const g = p.gas ?? { base: 10 }
+  const g = m.pluginPrice(name)
+  if (!g) return 0
   return g.base + (g.perKb ?? 1) * Math.ceil(bytes / 1024)
 }
 
@@ -48,7 +47,12 @@ export async function callPlugin(
   return a.value
 }
 
-const p = (name: string, optional = false) => ({ name, kind: 'value' as const, optional })
+const p = (name: string, optional = false, type?: ParamType) => ({
+  name,
+  kind: 'value' as const,
+  optional,
+  type,
+})
 const argBytes = (m: Machine, ins: Ins) => ins.args.reduce((s, o) => s + sizeOf(val(m, o)), 0)
 const nameOf = (m: Machine, ins: Ins, i: number) => toText(arg(m, ins, i))
 
@@ -67,7 +71,7 @@ export const pluginOps: OpSpec[] = [
   },
   {
     name: 'CALL_PLUGIN',
-    params: [p('plugin'), p('func'), p('args', true)],
+    params: [p('plugin', false, 'string'), p('func', false, 'string'), p('args', true)],
     result: true,
     gas: 5,
     pluginParam: 'plugin',
@@ -86,7 +90,7 @@ export const pluginOps: OpSpec[] = [
   },
   {
     name: 'READ_FROM_TOOL',
-    params: [p('tool'), p('args', true)],
+    params: [p('tool', false, 'string'), p('args', true)],
     result: true,
     gas: 2,
     pluginParam: 'tool',
@@ -102,7 +106,7 @@ export const pluginOps: OpSpec[] = [
   },
   {
     name: 'WRITE_TO_TOOL',
-    params: [p('tool'), p('data')],
+    params: [p('tool', false, 'string'), p('data')],
     result: true,
     gas: 2,
     pluginParam: 'tool',
@@ -120,7 +124,7 @@ export const pluginOps: OpSpec[] = [
   },
   {
     name: 'MAP_MODEL_CALL',
-    params: [p('model'), p('dataset')],
+    params: [p('model', false, 'string'), p('dataset')],
     result: true,
     gas: 2,
     pluginParam: 'model',
@@ -148,7 +152,7 @@ export const pluginOps: OpSpec[] = [
   },
   {
     name: 'REDUCE_MODEL_CALL',
-    params: [p('reducer'), p('results')],
+    params: [p('reducer', false, 'string'), p('results')],
     result: true,
     gas: 2,
     dynGas: (m, ins) => {
@@ -175,7 +179,7 @@ export const pluginOps: OpSpec[] = [
   },
   {
     name: 'GPU_INFER',
-    params: [p('model'), p('input'), p('gas_limit', true)],
+    params: [p('model', false, 'string'), p('input'), p('gas_limit', true, 'number')],
     result: true,
     gas: 5,
     pluginParam: 'model',

@@ -16,10 +16,15 @@ import { Machine } from '../interp.ts'
 import { sizeOf, toText, truthy, type Value } from '../values.ts'
 import { gated } from './plugins.ts'
 import { regionBody } from './swarm-wallet.ts'
-import { arg, argOr, CONTINUE, type Ins, type OpSpec } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType } from './types.ts'
 import { put } from './util.ts'
 
-const p = (name: string, optional = false) => ({ name, kind: 'value' as const, optional })
+const p = (name: string, optional = false, type?: ParamType) => ({
+  name,
+  kind: 'value' as const,
+  optional,
+  type,
+})
 const selfModGas = (m: Machine, ins: Ins) => Math.ceil(0.5 * toText(arg(m, ins, 1)).length)
 
 /** Replace a region's body in `source`. */
@@ -120,7 +125,7 @@ export const selfOps: OpSpec[] = [
   },
   {
     name: 'SELF_INTROSPECT',
-    params: [p('param')],
+    params: [p('param', false, 'string')],
     result: true,
     gas: 10,
     dynGas: (m) => m.logs.length >>> 4,
@@ -152,7 +157,7 @@ export const selfOps: OpSpec[] = [
   },
   {
     name: 'SELF_READ',
-    params: [p('region')],
+    params: [p('region', false, 'string')],
     result: true,
     gas: 5,
     doc: 'Source text of a region.',
@@ -160,7 +165,7 @@ export const selfOps: OpSpec[] = [
   },
   {
     name: 'SELF_MODIFY',
-    params: [p('region'), p('patch')],
+    params: [p('region', false, 'string'), p('patch', false, 'string')],
     result: true,
     gas: 50,
     dynGas: selfModGas,
@@ -198,7 +203,7 @@ export const selfOps: OpSpec[] = [
   },
   {
     name: 'SELF_MODIFY_SANDBOX',
-    params: [p('region'), p('patch'), p('max_tests', true)],
+    params: [p('region', false, 'string'), p('patch', false, 'string'), p('max_tests', true, 'number')],
     result: true,
     gas: 50,
     dynGas: selfModGas,
@@ -252,7 +257,7 @@ export const selfOps: OpSpec[] = [
   },
   {
     name: 'REVERT_CODE',
-    params: [p('region'), p('snapshot', true)],
+    params: [p('region', false, 'string'), p('snapshot', true, 'number')],
     result: true,
     gas: 10,
     async: true,

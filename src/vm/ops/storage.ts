@@ -6,10 +6,15 @@ import { must } from '../gate.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
 import { callPlugin, pluginGas } from './plugins.ts'
-import { arg, argOr, CONTINUE, type Ins, type OpSpec } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType } from './types.ts'
 import { agentPrefix, keyText, put, storeGet, storeList, storePut } from './util.ts'
 
-const p = (name: string, optional = false) => ({ name, kind: 'value' as const, optional })
+const p = (name: string, optional = false, type?: ParamType) => ({
+  name,
+  kind: 'value' as const,
+  optional,
+  type,
+})
 const kvKey = (m: Machine, k: Value) => `${agentPrefix(m)}kv/${keyText(k, 'key')}`
 const collPrefix = (m: Machine, c: Value) => `${agentPrefix(m)}doc/${keyText(c, 'collection')}/`
 const DEFAULT_EMBEDDER = 'local-embed'
@@ -74,7 +79,7 @@ export const storageOps: OpSpec[] = [
   },
   {
     name: 'CALC_EMBED',
-    params: [p('text'), p('model', true)],
+    params: [p('text'), p('model', true, 'string')],
     result: true,
     gas: 1,
     pluginParam: 'model',
@@ -90,7 +95,7 @@ export const storageOps: OpSpec[] = [
   },
   {
     name: 'DOC_STORE',
-    params: [p('collection'), p('id'), p('text'), p('vector')],
+    params: [p('collection'), p('id'), p('text'), p('vector', false, 'list')],
     result: true,
     gas: 5,
     dynGas: (m, ins) => (sizeOf(arg(m, ins, 2)) + sizeOf(arg(m, ins, 3))) >>> 8,
@@ -110,7 +115,7 @@ export const storageOps: OpSpec[] = [
   },
   {
     name: 'DOC_EMBED',
-    params: [p('collection'), p('id'), p('text'), p('model', true)],
+    params: [p('collection'), p('id'), p('text'), p('model', true, 'string')],
     result: true,
     gas: 6,
     pluginParam: 'model',
@@ -147,7 +152,7 @@ export const storageOps: OpSpec[] = [
   },
   {
     name: 'DOC_SEARCH',
-    params: [p('collection'), p('query'), p('k', true), p('mmr', true)],
+    params: [p('collection'), p('query', false, 'list'), p('k', true, 'number'), p('mmr', true, 'boolean')],
     result: true,
     gas: 10,
     gasDoc: '10, then 1 per 16 documents compared',

@@ -5,10 +5,15 @@ import { must } from '../gate.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
 import { gated } from './plugins.ts'
-import { arg, argOr, type Ins, type OpSpec } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType } from './types.ts'
 import { atomically, put } from './util.ts'
 
-const p = (name: string, optional = false) => ({ name, kind: 'value' as const, optional })
+const p = (name: string, optional = false, type?: ParamType) => ({
+  name,
+  kind: 'value' as const,
+  optional,
+  type,
+})
 const MAX_WAIT_MS = 10 * 60 * 1000
 
 /** Pay `amount` credits to `to`, atomically (inside TX_BEGIN it is staged). Sets dst to the status. */
@@ -28,10 +33,34 @@ async function pay(m: Machine, ins: Ins, to: string, amount: number): Promise<nu
   return put(m, ins, a.ok)
 }
 
+/**
+ * Pay a promised swarm reward. The instruction's result is already in place,
+ * so the checkpoint written with the payment is exact. A reward is never held
+ * for approval: a `hold` or `deny` from the constitution skips it (logged).
+ */
+async function payReward(m: Machine, to: string, amount: number): Promise<void> {
+  const d = await m.gate.call('policy.authorize', { kind: 'reward', amount, detail: to }, () =>
+    m.host.policy.authorize(m.agentId(), { kind: 'reward', amount, detail: to }),
+  )
+  const decision = d.ok && isMap(d.value) ? d.value.decision : 'deny'
+  if (decision !== 'allow') {
+    m.log(`reward of ${amount} to ${to} not paid (${String(decision)})`)
+    return
+  }
+  const a = await m.gate.call('wallet.pay', { to, amount }, () =>
+    atomically(
+      m,
+      (tx) => m.host.wallet.transfer(m.agentId(), to, amount, tx),
+      () => {},
+    ).then(() => true),
+  )
+  if (!a.ok) m.log(`reward of ${amount} to ${to} failed: ${a.error}`)
+}
+
 export const swarmWalletOps: OpSpec[] = [
   {
     name: 'SWARM_CONNECT',
-    params: [p('channel')],
+    params: [p('channel', false, 'string')],
     result: true,
     gas: 20,
     async: true,
@@ -48,7 +77,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'SWARM_BROADCAST',
-    params: [p('topic'), p('data', true), p('reward', true), p('channel', true)],
+    params: [p('topic'), p('data', true), p('reward', true, 'number'), p('channel', true, 'string')],
     result: true,
     gas: 1,
     dynGas: (m, ins) => sizeOf(arg(m, ins, 1)) >>> 7,
@@ -71,7 +100,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'SEND_SWARM_MSG',
-    params: [p('to'), p('message'), p('reward', true)],
+    params: [p('to', false, 'string'), p('message'), p('reward', true, 'number')],
     result: true,
     gas: 5,
     dynGas: (m, ins) => sizeOf(arg(m, ins, 1)) >>> 7,
@@ -93,7 +122,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'RECV_SWARM_MSG',
-    params: [p('timeout_ms', true)],
+    params: [p('timeout_ms', true, 'number')],
     result: true,
     gas: 2,
     async: true,
@@ -145,7 +174,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'WAIT_FOR_RESPONSE',
-    params: [p('handle'), p('timeout_ms', true)],
+    params: [p('handle'), p('timeout_ms', true, 'number')],
     result: true,
     gas: 1,
     async: true,
@@ -158,22 +187,22 @@ export const swarmWalletOps: OpSpec[] = [
       )
       const msgs = a.ok && Array.isArray(a.value) ? a.value : []
       m.taskFailed = msgs.length === 0
+      m.set(
+        ins.dst,
+        msgs.map((x) => (isMap(x) ? (x.data ?? null) : null)),
+      )
       const reward = m.rewards[h]
       const first = msgs[0] ?? null
       if (reward && isMap(first) && typeof first.from === 'string') {
         delete m.rewards[h]
-        await pay(m, ins, first.from, reward)
+        await payReward(m, first.from, reward)
       }
-      return put(
-        m,
-        ins,
-        msgs.map((x) => (isMap(x) ? (x.data ?? null) : null)),
-      )
+      return CONTINUE
     },
   },
   {
     name: 'WAIT_FOR_TASK',
-    params: [p('handle'), p('timeout_ms', true)],
+    params: [p('handle'), p('timeout_ms', true, 'number')],
     result: true,
     gas: 1,
     async: true,
@@ -215,7 +244,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'CHECK_BALANCE',
-    params: [p('token', true), p('min', true)],
+    params: [p('token', true, 'string'), p('min', true, 'number')],
     result: true,
     gas: 2,
     async: true,
@@ -231,7 +260,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'PAY_AGENT',
-    params: [p('to'), p('amount'), p('token', true)],
+    params: [p('to', false, 'string'), p('amount', false, 'number'), p('token', true, 'string')],
     result: true,
     gas: 3,
     async: true,
@@ -240,7 +269,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'CHECK_PERMISSIONS',
-    params: [p('role'), p('action')],
+    params: [p('role', false, 'string'), p('action', false, 'string')],
     result: true,
     gas: 1,
     doc: "Whether the operator's policy lets `role` perform `action`.",
@@ -253,7 +282,7 @@ export const swarmWalletOps: OpSpec[] = [
   },
   {
     name: 'CHECK_SIG',
-    params: [p('pubkey'), p('sig'), p('message')],
+    params: [p('pubkey', false, 'string'), p('sig', false, 'string'), p('message')],
     result: true,
     gas: 1,
     dynGas: (m, ins) => 20 + (sizeOf(arg(m, ins, 2)) >>> 8),

@@ -50,7 +50,7 @@ export const timeStateOps: OpSpec[] = [
   },
   {
     name: 'WAIT',
-    params: [{ name: 'ms', kind: 'value' }],
+    params: [{ name: 'ms', kind: 'value', type: 'number' }],
     result: false,
     gas: 1,
     async: true,

@@ -8,10 +8,14 @@ import type { Value } from '../values.ts'
 /** `value`: any expression; `label`: a jump target; `lvalue`: a register or register path written back. */
 export type ParamKind = 'value' | 'label' | 'lvalue'
 
+/** Static type of a parameter, checked by the verifier when the operand is a constant. */
+export type ParamType = 'number' | 'string' | 'list' | 'map' | 'boolean'
+
 export interface ParamSpec {
   name: string
   kind: ParamKind
   optional?: boolean
+  type?: ParamType
 }
 
 /** A compiled operand: k=0 constant, k=1 register slot, k=2 expression closure. */

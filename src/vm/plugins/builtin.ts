@@ -64,6 +64,8 @@ export interface HttpToolInit {
 /** `READ_FROM_TOOL "http", URL` → response text (or parsed JSON). Only allow-listed URL prefixes. */
 export function httpTool(init: HttpToolInit): Plugin {
   const maxBytes = init.maxBytes ?? 1024 * 1024
+  // compare origins and path prefixes, so "https://api.example.com" does not admit "https://api.example.com.evil.net"
+  const allowed = init.allow.map((a) => new URL(a))
   return {
     name: 'http',
     kind: 'tool',
@@ -84,12 +86,15 @@ export function httpTool(init: HttpToolInit): Plugin {
       } catch {
         throw new Error(`bad URL '${url}'`)
       }
-      if (!init.allow.some((p) => parsed.href.startsWith(p)))
+      if (!allowed.some((a) => a.origin === parsed.origin && parsed.pathname.startsWith(a.pathname))) {
         throw new Error(`URL not allow-listed: ${parsed.href}`)
+      }
       const res = await fetch(parsed, {
         signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
         redirect: 'error',
       })
+      if (Number(res.headers.get('content-length') ?? 0) > maxBytes)
+        throw new Error(`response over ${maxBytes} bytes`)
       const buf = new Uint8Array(await res.arrayBuffer())
       if (buf.length > maxBytes) throw new Error(`response over ${maxBytes} bytes`)
       const text = new TextDecoder().decode(buf)

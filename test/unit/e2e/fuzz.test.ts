@@ -3,13 +3,16 @@ import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../src/common/index.ts'
 import { decodeEnvelope, E2eError, open, SessionManager } from '../../../src/e2e/index.ts'
 import { HandshakeState } from '../../../src/e2e/noise/handshake-state.ts'
+import { FUNDAMENTAL_PATTERNS, resolvePattern } from '../../../src/e2e/noise/patterns.ts'
 import { agent } from './helpers.ts'
 
 const B = agent(31)
+const A = agent(32)
 const protocols = [
-  'Noise_XX_25519_ChaChaPoly_SHA256',
+  ...FUNDAMENTAL_PATTERNS.map((p) => `Noise_${p}_25519_ChaChaPoly_SHA256`),
   'Noise_IK_25519_ChaChaPoly_BLAKE2b',
-  'Noise_NNpsk0_25519_ChaChaPoly_SHA256',
+  'Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s',
+  'Noise_XXpsk3_25519_ChaChaPoly_SHA256',
 ]
 
 function onlyTyped(f: () => unknown): void {
@@ -21,18 +24,20 @@ function onlyTyped(f: () => unknown): void {
 }
 
 describe('random bytes never raise anything but a typed E2eError', () => {
-  it('HandshakeState.readMessage (responder side of XX, IK, NNpsk0)', () => {
+  it('HandshakeState.readMessage (responder side, every fundamental pattern and some PSK variants)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...protocols), fc.uint8Array({ maxLength: 300 }), (protocolName, bytes) => {
+        const pattern = resolvePattern(protocolName.split('_')[1] ?? '')
         const hs = new HandshakeState({
           protocolName,
           initiator: false,
           s: B.keys.noise,
+          ...(pattern.preInitiator.includes('s') ? { rs: A.keys.noise.publicKey } : {}),
           ...(protocolName.includes('psk') ? { psks: [new Uint8Array(32)] } : {}),
         })
         onlyTyped(() => hs.readMessage(bytes))
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     )
   })
 

@@ -227,3 +227,30 @@ describe('cards checked against the directory', () => {
     expect(mb.size).toBe(0)
   })
 })
+
+describe('handshake flood', () => {
+  it('refuses new inbound handshakes once the session table is full, with a reason', async () => {
+    const { ManualClock } = await import('../../../src/common/index.ts')
+    const { SessionManager } = await import('../../../src/e2e/index.ts')
+    const clock = new ManualClock(0)
+    const inits: Uint8Array[] = []
+    const mb = new SessionManager({ keys: B.keys, card: B.card, clock, maxSessions: 2, send: () => {} })
+    for (let i = 0; i < 3; i++) {
+      const ma = new SessionManager({
+        keys: A.keys,
+        card: A.card,
+        clock,
+        send: (_to, bytes) => {
+          inits.push(bytes)
+        },
+      })
+      await ma.encrypt(b, enc.encode('x'))
+    }
+    await mb.onMessage(a, inits[0] as Uint8Array)
+    await mb.onMessage(a, inits[1] as Uint8Array)
+    await expect(mb.onMessage(a, inits[2] as Uint8Array)).rejects.toThrow(/session table full/)
+    clock.advance(60_000) // pending XX handshakes time out and free the table
+    await mb.onMessage(a, inits[2] as Uint8Array)
+    expect(mb.size).toBe(1)
+  })
+})

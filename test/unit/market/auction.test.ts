@@ -6,6 +6,7 @@ import {
   auditAcross,
   type BidScorer,
   Ledger,
+  MarketError,
   type Receipt,
   signResult,
 } from '../../../src/market/index.ts'
@@ -174,6 +175,30 @@ describe('auction state machine', () => {
     clock.set(12_000)
     expect(await house.tick()).toMatchObject([{ type: 'cancelled', cfpId: 'cfp-2' }])
     expect((await ledger.audit()).ok).toBe(true)
+  })
+})
+
+describe('tick isolation', () => {
+  it('a failing auction is reported and does not hold up the others', async () => {
+    const scorer: BidScorer = (bid) => {
+      if (bid.cfpId === 'bad') throw new MarketError('MARKET_BAD_STATE', 'reputation service unavailable')
+      return { admit: true, reason: 'ok' }
+    }
+    const { clock, house } = await setup({ scorer })
+    await house.open(makeCfp({ id: 'bad' }))
+    await house.open(makeCfp({ id: 'good' }))
+    await house.bid(makeBid(a, [{ units: 1, price: 40 }], 'bad'))
+    await house.bid(makeBid(a, [{ units: 1, price: 40 }], 'good'))
+    clock.set(11_000)
+    const events = await house.tick()
+    expect(events).toContainEqual({
+      type: 'error',
+      cfpId: 'bad',
+      code: 'MARKET_BAD_STATE',
+      message: 'reputation service unavailable',
+    })
+    expect(events).toContainEqual(expect.objectContaining({ type: 'awarded', cfpId: 'good' }))
+    expect((await house.get('bad'))!.phase).toBe('open') // retried on the next tick
   })
 })
 

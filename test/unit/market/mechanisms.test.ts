@@ -180,6 +180,15 @@ describe('validation', () => {
       expect(() => m.clear(input as ClearInput)).toThrow(MarketError)
     }
   })
+  it('refuses an instance too large for exact clearing instead of exhausting memory', () => {
+    const bids = Array.from({ length: 400 }, (_, i) => ({
+      bidder: `b${i}`,
+      offers: [{ units: 2, price: 1 }],
+    }))
+    expect(() => vcg.clear({ units: 30_000, reserve: 1, bids })).toThrow(
+      expect.objectContaining({ code: 'MARKET_TOO_LARGE' }),
+    )
+  })
   it('rejects an unknown mechanism by name', () => {
     expect(() => getMechanism('dutch')).toThrow(/unknown mechanism 'dutch'/)
   })
@@ -241,16 +250,30 @@ function brute(input: ClearInput, exclude?: string) {
   }
 }
 
+/**
+ * Random instances. Prices are per-unit prices around the reserve times the
+ * units, plus a little noise, so that most instances have several winners,
+ * multi-unit winners and ties (checked once below).
+ */
 const instance = (maxSellers: number, maxK: number, maxOffers: number) =>
   fc.integer({ min: 1, max: maxK }).chain((K) =>
     fc.record({
       units: fc.constant(K),
-      reserve: fc.integer({ min: 0, max: 15 }),
+      reserve: fc.integer({ min: 2, max: 15 }),
       bids: fc.uniqueArray(
         fc.record({
           bidder: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'),
           offers: fc.array(
-            fc.record({ units: fc.integer({ min: 1, max: K }), price: fc.integer({ min: 0, max: 40 }) }),
+            fc
+              .record({
+                units: fc.oneof(
+                  fc.integer({ min: 1, max: Math.ceil(K / 2) }),
+                  fc.integer({ min: 1, max: K }),
+                ),
+                per: fc.integer({ min: 0, max: 16 }),
+                extra: fc.nat(4),
+              })
+              .map(({ units, per, extra }) => ({ units, price: units * per + extra })),
             {
               minLength: 1,
               maxLength: maxOffers,
@@ -263,6 +286,20 @@ const instance = (maxSellers: number, maxK: number, maxOffers: number) =>
   )
 
 describe('properties on random instances', () => {
+  it('the generator covers several winners, multi-unit winners and positive Clarke bonuses', () => {
+    const seen = { several: 0, multiUnit: 0, bonus: 0 }
+    fc.assert(
+      fc.property(instance(5, 5, 3), (input) => {
+        const r = vcg.clear(input)
+        if (r.winners.length >= 2) seen.several++
+        if (r.winners.some((w) => w.units > 1)) seen.multiUnit++
+        if (r.winners.some((w) => w.payment > w.price)) seen.bonus++
+      }),
+      { numRuns: 300, seed: 42 },
+    )
+    for (const n of Object.values(seen)) expect(n).toBeGreaterThan(50)
+  })
+
   it('allocation and welfare match brute force (including tie-breaking)', () => {
     fc.assert(
       fc.property(instance(5, 5, 3), (input) => {

@@ -44,8 +44,6 @@ async function host(root: MemoryKv, sleep?: (ms: number) => Promise<void>): Prom
     random: seededRandom(3),
     plugins,
     wallet,
-    mint: (id, amount) => wallet.mint(id, amount, 'test'),
-    trace: true,
     onCheckpoint: records.stage,
     onMachine: records.attach,
     sliceGas: 1000,
@@ -59,7 +57,7 @@ async function deploy(h: Host, source: string, seed: number, balance = 0): Promi
   const id = toHex(signingKeyFromSeed(s).publicKey)
   if (balance) await h.ledger.mint(id, balance, 'deploy')
   await h.records.saveStart(id, { file: `a${seed}`, source, gasLimit: 1_000_000, inputs: {} })
-  expect(await h.rt.deploy(source, { seed: s, name: `a${seed}`, gasLimit: 1_000_000 })).toBe(id)
+  expect(await h.rt.deploy(source, { seed: s, name: `a${seed}`, gasLimit: 1_000_000, trace: true })).toBe(id)
   return id
 }
 

@@ -30,7 +30,18 @@ describe('node config', () => {
       '"api.port" must be an integer 0..65535, got 70000',
     )
     expect(() => parseConfig({ mdns: 'yes' })).toThrow('"mdns" must be true or false')
-    expect(() => parseConfig({ listen: ['tcp/1'] })).toThrow('"listen" must be a list of multiaddr strings')
+    expect(() => parseConfig({ listen: ['tcp/1'] })).toThrow('"listen" must be a list of multiaddrs')
+    expect(() => parseConfig({ listen: ['/ip4/999.1.1.1/tcp/1'] })).toThrow(
+      '"listen" must be a list of multiaddrs',
+    )
+    expect(() => parseConfig({ bootstrap: ['/ip4/127.0.0.1/tcp/1'] })).toThrow(
+      '"bootstrap" must be a list of multiaddrs ending in /p2p/<peer id>',
+    )
+    expect(
+      parseConfig({
+        bootstrap: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWJTHLFUi73ZQYvSav8EDWX6XsA39aWgCrFjJgSncbZsiM'],
+      }).bootstrap,
+    ).toHaveLength(1)
     expect(() => parseConfig({ log: { level: 'loud' } })).toThrow('"log.level" must be one of trace, debug')
     expect(() => parseConfig({ dht: 3 })).toThrow('"dht" must be an object, got 3')
     expect(() => parseConfig({ dht: { reprovideIntervalMs: 100 * 24 * 3600_000 } })).toThrow(

@@ -169,4 +169,17 @@ describe('incremental computation', () => {
     fresh.compute(600)
     for (const { agent, trust } of fresh.snapshot()) expect(inc.trust(agent)).toBeCloseTo(trust, 7)
   })
+
+  it('a report on an existing edge updates values in place without rebuilding the layout', () => {
+    const e = new TrustEngine({ preTrusted: ['A'], alpha: 0.5, priorWeight: 0, halfLifeMs: H })
+    e.addInteraction(ok('A', 'B'))
+    e.addInteraction(ok('A', 'C'))
+    expect(e.compute(0).rebuiltLayout).toBe(true)
+    e.addInteraction(ok('A', 'C', 0, 6)) // s_AC = 1 + log2 8 = 4 → row A: B 1/5, C 4/5
+    const st = e.compute(0)
+    expect(st).toMatchObject({ rebuiltLayout: false, rowsRenormalised: 1 })
+    // t_B = 0.5·t_A/5, t_C = 0.5·4t_A/5, t_A = 0.5 + 0.5·(t_B + t_C) = 0.5 + t_A/4 → t_A = 2/3, t_B = 1/15, t_C = 4/15
+    expect(e.trust('B')).toBeCloseTo(1 / 15, 8)
+    expect(e.trust('C')).toBeCloseTo(4 / 15, 8)
+  })
 })

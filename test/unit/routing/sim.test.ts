@@ -106,6 +106,14 @@ describe('classic experiment', () => {
     expect(e('shortest-path', 2.5)).toBeGreaterThan(5 * e('q', 2.5))
   })
 
+  it('DRQ backward updates speed up learning at low load', () => {
+    const early = (router: 'q' | 'drq') => {
+      const e = classicExperiment({ graph, router, load: 1, seeds: 2, duration: 2000, warmup: 1000 })
+      return e.curve.reduce<number>((a, b) => a + (b ?? 0), 0)
+    }
+    expect(early('drq')).toBeLessThan(early('q'))
+  })
+
   it('parses sweeps', () => {
     expect(parseSweep('0.5:1.5:0.5')).toEqual([0.5, 1, 1.5])
     expect(() => parseSweep('1:0:1')).toThrow()

@@ -68,12 +68,13 @@ describe('http tool', () => {
       const host = offlineHost({ plugins: defaultRegistry([httpTool({ allow: [`${base}ok/`] })]) })
       const src = `READ_FROM_TOOL "http", "${base}ok/price" -> a
 READ_FROM_TOOL "http", "${base}secret" -> b
+READ_FROM_TOOL "http", "http://127.0.0.1.evil.test/ok/x" -> e
 JUMP_IF_PLUGIN_FAILED refused
 HALT "leak"
 :refused
-HALT [a.price, b]`
+HALT [a.price, b, e]`
       const { result } = await runSource(src, { gas: 1000, host })
-      expect(result.output).toEqual([42, null])
+      expect(result.output).toEqual([42, null, null])
     } finally {
       server.close()
     }

@@ -25,6 +25,16 @@ describe('verifier', () => {
     expect(m.some((e) => e.startsWith('x.avm:3:1 ADD is missing operand'))).toBe(true)
     expect(m.some((e) => e.includes("region 'L' is locked"))).toBe(true)
   })
+  it('checks the types of constant operands', () => {
+    const r = assemble('#define D "soon"\nWAIT D\nPAY_AGENT "bob", "ten"\nDOC_SEARCH "kb", [1], k="3"', {
+      file: 't.avm',
+    })
+    expect(r.errors.map(formatDiagnostic)).toEqual([
+      't.avm:2:6 WAIT: operand \'ms\' must be a number, got string "soon"',
+      't.avm:3:18 PAY_AGENT: operand \'amount\' must be a number, got string "ten"',
+      't.avm:4:23 DOC_SEARCH: operand \'k\' must be a number, got string "3"',
+    ])
+  })
   it('never throws on random text', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (s) => {
@@ -137,6 +147,19 @@ describe('state and replay', () => {
     const bad = bytes.slice()
     bad[bad.length - 3] = (bad[bad.length - 3] ?? 0) ^ 1
     expect(() => restoreMachine(bad, host)).toThrow(/corrupted/)
+  })
+  it('plugin prices used by the live run travel with the trace (regression)', async () => {
+    const host = offlineHost()
+    const src = 'CALC_EMBED 0\nNOP'
+    const { machine } = await runSource(src, { gas: 100, host, trace: true })
+    const text = await exportTrace(machine, {
+      file: 'p.avm',
+      source: src,
+      agentId: host.agentId,
+      gasLimit: 100,
+      inputs: {},
+    })
+    expect((await replayTrace(text)).ok).toBe(true)
   })
   it('replay reproduces a run and reports the first divergence', async () => {
     const src =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock, MemoryKv, seededRandom } from '../../../src/common/index.ts'
-import { AgentRuntime } from '../../../src/vm/index.ts'
+import { AgentRuntime, replayTrace } from '../../../src/vm/index.ts'
 
 const tick = () => new Promise((r) => setTimeout(r, 1))
 
@@ -98,5 +98,116 @@ HALT 42
     const kid = rt.inspect(parent)?.result?.output as string
     expect(kid).toMatch(/^[0-9a-f]{64}$/)
     expect(rt.inspect(kid)?.result?.output).toBe(42)
+  })
+})
+
+describe('operator controls', () => {
+  it('stopAgent stops at a slice boundary, survives a restart, and resume continues', async () => {
+    const store = new MemoryKv()
+    const rt = new AgentRuntime({ store, clock: new ManualClock(0), random: seededRandom(4), sliceGas: 50 })
+    const id = await rt.deploy(
+      'SET i = 0\n:l\nADD i, 1 -> i\nLT i, 2000 -> c\nJUMP_IF_TRUE c, l\nKV_STORE "i", i\nHALT i',
+      {
+        gasLimit: 100_000,
+      },
+    )
+    rt.start()
+    await tick()
+    expect(rt.stopAgent(id)).toBe(true)
+    await rt.idle()
+    expect(rt.inspect(id)?.status).toBe('stopped')
+    const rt2 = new AgentRuntime({ store, clock: new ManualClock(0), random: seededRandom(5), sliceGas: 50 })
+    await rt2.restore()
+    expect(rt2.inspect(id)?.status).toBe('stopped')
+    rt2.start()
+    expect(rt2.resume(id)).toBe(true)
+    await rt2.idle()
+    expect(rt2.inspect(id)?.result?.output).toBe(2000)
+  })
+})
+
+describe('done-when scenario (runtime level)', () => {
+  it('pays, stores and searches docs, patches itself, survives a crash with identical balances, and its trace replays', async () => {
+    const store = new MemoryKv()
+    const pending: (() => void)[] = []
+    const rt1 = new AgentRuntime({
+      store,
+      clock: new ManualClock(0),
+      random: seededRandom(11),
+      sleep: () => new Promise<void>((r) => pending.push(r)),
+    })
+    const bob = await rt1.deploy('HALT 0', { name: 'bob' })
+    const src = `DOC_EMBED "kb", "a", "cats purr and chase mice"
+DOC_EMBED "kb", "b", "stock markets fell today"
+CALC_EMBED "a purring cat" -> q
+DOC_SEARCH "kb", q, 1 -> hits
+PAY_AGENT BOB, 10 -> paid
+WAIT 1000
+SELF_OBSERVER_MODE true
+SELF_MODIFY "S", ":s\\n  SET v = 2\\n  RET" -> ok
+SELF_OBSERVER_MODE false
+CALL s
+PAY_AGENT BOB, 5
+HALT [hits[0].id, v, ok]
+.region S editable
+:s
+  SET v = 1
+  RET
+.end`
+    const id = await rt1.deploy(src, { name: 'main', balance: 100, inputs: { BOB: bob }, trace: true })
+    rt1.start()
+    while (pending.length < 1) await tick()
+    expect(await rt1.wallet.balance(bob)).toBe(10)
+    // crash: the node disappears inside WAIT; nothing is flushed
+    const rt2 = new AgentRuntime({
+      store,
+      clock: new ManualClock(5000),
+      random: seededRandom(12),
+      sleep: async () => {},
+    })
+    await rt2.restore()
+    rt2.start()
+    await rt2.idle()
+    expect(rt2.inspect(id)?.result?.output).toEqual(['a', 2, true])
+    expect(await rt2.wallet.balance(bob)).toBe(15)
+    expect(await rt2.wallet.balance(id)).toBe(85)
+    const trace = await rt2.exportTrace(id)
+    const rep = await replayTrace(trace)
+    expect(rep.ok).toBe(true)
+    expect(rep.result.output).toEqual(['a', 2, true])
+  })
+})
+
+describe('constitution usage survives a restart', () => {
+  it('the day spend already used is not reset by restarting the node', async () => {
+    const store = new MemoryKv()
+    const rt = new AgentRuntime({ store, clock: new ManualClock(0), random: seededRandom(21) })
+    const id = await rt.deploy('PAY_AGENT "bob", 6 -> a\nWAIT 10\nPAY_AGENT "bob", 6 -> b\nHALT [a, b]', {
+      balance: 100,
+      constitution: { spendPerDay: 10 },
+    })
+    const pending: (() => void)[] = []
+    const rt1 = new AgentRuntime({
+      store,
+      clock: new ManualClock(0),
+      random: seededRandom(22),
+      sleep: () => new Promise<void>((r) => pending.push(r)),
+    })
+    await rt1.restore()
+    rt1.start()
+    while (pending.length < 1) await tick()
+    // crash after the first payment; a new node process resumes
+    const rt2 = new AgentRuntime({
+      store,
+      clock: new ManualClock(1000),
+      random: seededRandom(23),
+      sleep: async () => {},
+    })
+    await rt2.restore()
+    rt2.start()
+    await rt2.idle()
+    expect(rt2.inspect(id)?.result?.output).toEqual([true, false])
+    expect(await rt2.wallet.balance('bob')).toBe(6)
+    void rt
   })
 })

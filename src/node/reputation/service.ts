@@ -1,0 +1,446 @@
+/**
+ * `ReputationService`: the daemon half of reputation. It joins the report
+ * gossip topic (`REPORT_TOPIC`) with a topic validator that runs every
+ * incoming report through `ReportIntake` (see `validator.ts`), persists
+ * accepted reports under `rep/`, feeds them to this node's `TrustEngine`
+ * (its personal EigenTrust view, pre-trusted agents from
+ * `config.reputation.preTrusted`), recomputes trust on a timer and at start
+ * from the persisted reports, and keeps stake on the node's credit ledger
+ * (`NodeStake`). The market integration calls `registerTask` on every award
+ * and `publishReport` after it.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { Counter, Gauge, Histogram } from 'prom-client'
+import { type Logger, SwarmdError, UserError } from '../../common/index.ts'
+import { Ledger } from '../../market/index.ts'
+import {
+  type BidderStanding,
+  encodeReport,
+  type IntakeResult,
+  REPORT_TOPIC,
+  ReportIntake,
+  type SignedReport,
+  type SlashRecord,
+  TrustEngine,
+} from '../../reputation/index.ts'
+import type { NodeService, SwarmNode } from '../node.ts'
+import { registerReputationRoutes } from './routes.ts'
+import { NodeStake, type StakeState } from './stake.ts'
+import { TaskRegistry } from './tasks.ts'
+import { createReportValidator, type GossipVerdict, type ReportValidator } from './validator.ts'
+
+/** Key prefix of the service's records in the node's root store (KV_PREFIXES.reputation). */
+export const REPUTATION_PREFIX = 'rep/'
+
+export interface AgentTrust {
+  agentId: string
+  /** Global trust in this node's view (sums to 1 over all known agents). */
+  trust: number
+  /** Trust relative to the average agent (1 = average). */
+  relativeTrust: number
+  /** One-hop distrust from trusted raters' net failure reports. */
+  distrust: number
+  relativeDistrust: number
+  preTrusted: boolean
+  reports: { asProvider: number; asRequester: number }
+}
+
+/** What `swarmd rep show AGENT` prints. */
+export interface AgentReputation extends AgentTrust {
+  stake: { bonded: number; unbonding: { amount: number; releaseAt: number }[]; blacklisted: boolean }
+  slashes: SlashRecord[]
+}
+
+export interface PublishResult {
+  result: IntakeResult
+  /** Peers the report was sent to (0 when it was not published: rejected or a duplicate). */
+  recipients: number
+}
+
+export interface ReputationStats {
+  /** Connected peers subscribed to the report topic (who a published report reaches first). */
+  topicPeers: number
+  accepted: number
+  held: number
+  rejected: Record<string, number>
+  published: number
+  agents: number
+  edges: number
+  lastComputedAt: number | undefined
+  iterations: number
+}
+
+export interface ReputationServiceInit {
+  /** Use this ledger (the market's) instead of finding or creating one. */
+  ledger?: Ledger
+}
+
+const TOPIC_VERDICT: Record<GossipVerdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+}
+
+export class ReputationService implements NodeService {
+  readonly name = 'reputation'
+  private readonly init: ReputationServiceInit
+  private node: SwarmNode | undefined
+  private log: Logger | undefined
+  private intakeRef: ReportIntake | undefined
+  private trustRef: TrustEngine | undefined
+  private stakeRef: NodeStake | undefined
+  private tasksRef: TaskRegistry | undefined
+  private validatorRef: ReportValidator | undefined
+  /** True when this service created the node's ledger (no `agents` service offered one). */
+  ownsLedger = false
+  private readonly counts = new Map<string, { asProvider: number; asRequester: number }>()
+  private readonly stats = { accepted: 0, held: 0, published: 0, rejected: {} as Record<string, number> }
+  private lastComputedAt: number | undefined
+  private dirty = false
+  private timers: ReturnType<typeof setInterval>[] = []
+  /** Intake calls run one at a time: exact duplicate detection and the co-signed context below. */
+  private chain: Promise<unknown> = Promise.resolve()
+  private coSignedContext = false
+  private routesRegistered = false
+  private running = false
+  private metrics: ReputationMetrics | undefined
+  private metricsNode: SwarmNode | undefined
+
+  constructor(init: ReputationServiceInit = {}) {
+    this.init = init
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async start(node: SwarmNode): Promise<void> {
+    if (this.running) return
+    const cfg = node.config.reputation
+    this.node = node
+    const log = node.logger.forComponent('swarmd:reputation')
+    this.log = log
+    const store = node.kv.sublevel(REPUTATION_PREFIX)
+    const tasks = new TaskRegistry(store)
+    this.tasksRef = tasks
+    const intake = new ReportIntake({
+      clock: node.clock,
+      store,
+      isTaskKnown: (taskId, requester, provider) =>
+        tasks.known(taskId, requester, provider, this.coSignedContext, cfg.unknownTasks),
+      ratePerSecond: cfg.ratePerSecond,
+      burst: cfg.burst,
+      holdMs: cfg.holdMs,
+    })
+    this.intakeRef = intake
+    if (this.metricsNode !== node) {
+      this.metrics = createReputationMetrics(node)
+      this.metricsNode = node
+    }
+    const metrics = this.metrics
+    const trust = new TrustEngine({ preTrusted: cfg.preTrusted })
+    this.trustRef = trust
+    this.counts.clear()
+    let loaded = 0
+    for await (const { report, coSigned } of intake.accepted()) {
+      this.add(report, coSigned, false)
+      loaded++
+    }
+    intake.onAccepted((report, coSigned, upgrade) => {
+      this.stats.accepted++
+      this.add(report, coSigned, upgrade)
+    })
+    this.recompute()
+    log.info('reputation loaded', { reports: loaded, agents: trust.agentCount })
+
+    const agents = node.service<NodeService & { ledger?: Ledger }>('agents')
+    const ledger = this.init.ledger ?? agents?.ledger
+    this.ownsLedger = ledger === undefined
+    this.stakeRef = new NodeStake({
+      ledger: ledger ?? new Ledger({ store: node.kv, clock: node.clock, node: node.peerId }),
+      store: node.kv,
+      clock: node.clock,
+      params: {
+        minimumStake: cfg.stake.minimum,
+        stakeFreeValue: cfg.stake.freeValue,
+        stakePerValueBps: cfg.stake.perValueBps,
+        unbondingDelayMs: cfg.stake.unbondingDelayMs,
+        deadlineGraceMs: cfg.stake.deadlineGraceMs,
+      },
+    })
+
+    const validate = createReportValidator({
+      receive: (report, from) => this.receive(report, from),
+      peerScore: node.peerScore,
+      logger: log,
+      onResult: (_from, r) => {
+        if (r.status === 'held') this.stats.held++
+        else if (r.status === 'rejected') this.count(r.reason)
+        else if (r.status === 'undecodable') this.count('UNDECODABLE')
+        const result = r.status === 'rejected' ? r.reason : r.status
+        metrics?.reportsTotal.inc({ result })
+        if (r.status === 'undecodable' || (r.status === 'rejected' && r.action === 'penalise'))
+          node.metrics.peerPenaltiesTotal.inc({ reason: `rep_${result}` })
+      },
+    })
+    this.validatorRef = validate
+    const pubsub = node.pubsub
+    pubsub.topicValidators.set(
+      REPORT_TOPIC,
+      // after stop() began nothing more reaches the store
+      async (peer, msg) =>
+        this.running ? TOPIC_VERDICT[await validate(peer.toString(), msg.data)] : TopicValidatorResult.Ignore,
+    )
+    pubsub.subscribe(REPORT_TOPIC)
+    this.running = true
+    this.timers.push(
+      setInterval(() => this.recompute(), cfg.trustIntervalMs),
+      setInterval(() => void this.retryHeld(), Math.max(100, Math.min(cfg.holdMs, 5_000))),
+    )
+    for (const t of this.timers) t.unref()
+    if (!this.routesRegistered) {
+      registerReputationRoutes(node.control, this)
+      this.routesRegistered = true
+    }
+  }
+
+  /** Idempotent; also undoes a half-finished start. */
+  async stop(): Promise<void> {
+    this.running = false
+    for (const t of this.timers) clearInterval(t)
+    this.timers = []
+    const node = this.node
+    if (node && this.validatorRef) {
+      try {
+        node.pubsub.unsubscribe(REPORT_TOPIC)
+        node.pubsub.topicValidators.delete(REPORT_TOPIC)
+      } catch {
+        // libp2p already stopping
+      }
+    }
+    this.validatorRef = undefined
+    await this.chain.catch(() => {}) // drain in-flight intake writes before the database closes
+  }
+
+  // ------------------------------------------------------------ the market integration
+
+  /**
+   * Record an award this node made or took part in, so that reports about it
+   * pass the "known task" check (and reports naming other parties are
+   * rejected). Held reports are re-checked at once.
+   */
+  async registerTask(taskId: string, requester: string, provider: string): Promise<void> {
+    await this.tasks.register(taskId, requester, provider, this.need(this.node).clock.now())
+    await this.retryHeld()
+  }
+
+  /**
+   * Validate a report (ours) through the same intake as gossip, store it and
+   * feed it to trust, then publish it on `REPORT_TOPIC`. Rejected reports and
+   * duplicates are not published; a held one (unknown task) is.
+   */
+  async publishReport(report: SignedReport): Promise<PublishResult> {
+    const node = this.need(this.node)
+    const result = await this.receive(report, node.peerId)
+    if (result.status === 'rejected') {
+      this.count(result.reason)
+      return { result, recipients: 0 }
+    }
+    const sent = await node.pubsub.publish(REPORT_TOPIC, encodeReport(report))
+    this.stats.published++
+    this.metrics?.publishedTotal.inc()
+    return { result, recipients: sent.recipients.length }
+  }
+
+  // ------------------------------------------------------------ queries
+
+  /** This node's trust view of one agent (as of the last recompute). */
+  trustOf(agentId: string): AgentTrust {
+    const t = this.trust
+    return {
+      agentId,
+      trust: t.trust(agentId),
+      relativeTrust: t.relativeTrust(agentId),
+      distrust: t.distrust(agentId),
+      relativeDistrust: t.relativeDistrust(agentId),
+      preTrusted: t.isPreTrusted(agentId),
+      reports: { ...(this.counts.get(agentId) ?? { asProvider: 0, asRequester: 0 }) },
+    }
+  }
+
+  /** Trust, stake and slashes of one agent. */
+  async show(agentId: string): Promise<AgentReputation> {
+    const s = await this.stake.state(agentId)
+    return {
+      ...this.trustOf(agentId),
+      stake: { bonded: s.bonded, unbonding: s.unbonding, blacklisted: s.blacklisted },
+      slashes: await this.stake.slashes(agentId),
+    }
+  }
+
+  /** The `limit` most trusted agents, best first. */
+  top(limit: number): AgentTrust[] {
+    return this.trust.top(limit).map((x) => this.trustOf(x.agent))
+  }
+
+  /** What the auction's `bidScorer` needs about a bidder (`BidContext.standing`); prefetch per auction. */
+  async standing(agentId: string): Promise<BidderStanding> {
+    const a = await this.stake.stake.account(agentId)
+    const now = this.need(this.node).clock.now()
+    return {
+      relativeTrust: this.trust.relativeTrust(agentId),
+      relativeDistrust: this.trust.relativeDistrust(agentId),
+      bonded: a.bonded,
+      bondAgeMs: a.bondedSince === undefined || a.bonded === 0 ? 0 : now - a.bondedSince,
+      blacklisted: a.blacklisted,
+    }
+  }
+
+  /** Recompute global trust now (the timer does this every `trustIntervalMs`). */
+  recompute(): void {
+    const node = this.node
+    if (!node || !this.trustRef) return
+    const t0 = performance.now()
+    const stats = this.trustRef.compute(node.clock.now())
+    this.lastComputedAt = node.clock.now()
+    this.metrics?.computeSeconds.observe((performance.now() - t0) / 1000)
+    this.metrics?.agents.set(stats.agents)
+    if (this.dirty)
+      this.log?.debug('trust recomputed', {
+        agents: stats.agents,
+        edges: stats.edges,
+        iterations: stats.iterations,
+        ms: Math.round(performance.now() - t0),
+      })
+    this.dirty = false
+  }
+
+  statistics(): ReputationStats {
+    let topicPeers = 0
+    try {
+      topicPeers = this.node?.pubsub.getSubscribers(REPORT_TOPIC).length ?? 0
+    } catch {
+      // not started
+    }
+    return {
+      topicPeers,
+      accepted: this.stats.accepted,
+      held: this.intakeRef?.heldCount ?? 0,
+      rejected: { ...this.stats.rejected },
+      published: this.stats.published,
+      agents: this.trust.agentCount,
+      edges: this.trust.edges,
+      lastComputedAt: this.lastComputedAt,
+      iterations: this.trust.lastStats.iterations,
+    }
+  }
+
+  get trust(): TrustEngine {
+    return this.need(this.trustRef)
+  }
+  get intake(): ReportIntake {
+    return this.need(this.intakeRef)
+  }
+  /** Stake over the node's ledger (bond, release, slash). */
+  get stake(): NodeStake {
+    return this.need(this.stakeRef)
+  }
+  /** The node's credit ledger this service moves stake on. */
+  get ledger(): Ledger {
+    return this.stake.ledger
+  }
+  get tasks(): TaskRegistry {
+    return this.need(this.tasksRef)
+  }
+  /** The gossip validator (bytes from a peer → verdict), for tests and tools. */
+  get validator(): ReportValidator {
+    return this.need(this.validatorRef)
+  }
+
+  // ------------------------------------------------------------ stake (control API)
+
+  async bond(agentId: string, amount: number): Promise<StakeState> {
+    return this.stake.bond(agentId, amount)
+  }
+
+  async release(agentId: string, amount?: number) {
+    return this.stake.release(agentId, amount)
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** One intake call at a time (see `chain`). */
+  private receive(report: SignedReport, from: string): Promise<IntakeResult> {
+    const run = async () => {
+      this.coSignedContext = report.providerSig !== undefined
+      try {
+        return await this.intake.receive(report, from)
+      } finally {
+        this.coSignedContext = false
+      }
+    }
+    const p = this.chain.then(run, run)
+    this.chain = p.catch(() => undefined)
+    return p
+  }
+
+  private retryHeld(): Promise<void> {
+    if (!this.intakeRef || this.intakeRef.heldCount === 0) return Promise.resolve()
+    const run = async () => {
+      this.coSignedContext = false
+      const results = await this.intake.retryHeld()
+      for (const r of results) if (r.status === 'rejected') this.count(r.reason)
+    }
+    const p = this.chain.then(run, run)
+    this.chain = p.catch(() => undefined)
+    return p.catch((err: unknown) => this.log?.warn('retrying held reports failed', { error: err }))
+  }
+
+  private add(report: SignedReport, coSigned: boolean, upgrade: boolean): void {
+    this.trust.addReport(report, coSigned, upgrade)
+    this.dirty = true
+    if (upgrade) return
+    const b = report.body
+    const p = this.counts.get(b.provider) ?? { asProvider: 0, asRequester: 0 }
+    p.asProvider++
+    this.counts.set(b.provider, p)
+    const r = this.counts.get(b.requester) ?? { asProvider: 0, asRequester: 0 }
+    r.asRequester++
+    this.counts.set(b.requester, r)
+  }
+
+  private count(reason: string): void {
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
+  }
+
+  private need<T>(v: T | undefined): T {
+    if (v === undefined) throw new SwarmdError('UNAVAILABLE', 'the reputation service is not started')
+    return v
+  }
+}
+
+interface ReputationMetrics {
+  reportsTotal: Counter<'result'>
+  publishedTotal: Counter
+  computeSeconds: Histogram
+  agents: Gauge
+}
+
+function createReputationMetrics(node: SwarmNode): ReputationMetrics {
+  const m = node.metrics
+  return {
+    reportsTotal: m.counter(
+      'swarmd_reputation_reports_total',
+      'Reports received over gossip, by result (accepted, held, undecodable or the rejection reason)',
+      ['result'],
+    ),
+    publishedTotal: m.counter('swarmd_reputation_published_total', 'Reports this node published'),
+    computeSeconds: m.histogram('swarmd_reputation_trust_compute_seconds', 'Time of one trust recompute'),
+    agents: m.gauge('swarmd_reputation_agents', 'Agents in the trust graph'),
+  }
+}
+
+/** Check an agent id from user input (64 lowercase hex characters). */
+export function checkAgentId(id: unknown): string {
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id))
+    throw new UserError(`agent id must be 64 lowercase hex characters, got ${JSON.stringify(id)}`)
+  return id
+}
