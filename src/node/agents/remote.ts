@@ -1,33 +1,19 @@
 /**
  * The cross-node seam: agents on other nodes are reached through the node's
- * E2E service (`node.service('e2e')`), whose API is declared here as the E2E
- * subsystem builds it. Local agent-to-agent messages never come here: they
+ * E2E service (`node.service('e2e')`, src/node/e2e); `E2EService` below is
+ * the narrow part of its API the agent host uses. Local agent-to-agent messages never come here: they
  * stay on the runtime's `LocalBus`. A VM `SwarmMessage` travels as the JSON
  * payload of one E2E message; the sender is authenticated by the E2E layer,
  * so the `from` of a delivered message is the E2E sender, never the payload's.
  */
 import type { Logger } from '../../common/index.ts'
-import type { AgentKeys } from '../../e2e/index.ts'
 import type { LocalBus, RemoteMessenger, SwarmMessage, Value } from '../../vm/index.ts'
+import type { InboundMessage, LocalAgentEndpoint } from '../e2e/service.ts'
 import type { NodeService } from '../node.ts'
 
-export interface InboundMessage {
-  from: string
-  to: string
-  messageId: string
-  payload: Uint8Array
-  receivedAt: number
-  via: 'local' | 'direct' | 'relay' | 'mailbox'
-}
+export type { InboundMessage, LocalAgentEndpoint } from '../e2e/service.ts'
 
-export interface LocalAgentEndpoint {
-  agentId: string
-  keys: AgentKeys
-  capabilities?: string[]
-  onMessage(msg: InboundMessage): void | Promise<void>
-}
-
-/** What the agent host needs from the E2E service (name `'e2e'`). */
+/** What the agent host needs from the E2E service (name `'e2e'`, src/node/e2e). */
 export interface E2EService extends NodeService {
   registerAgent(ep: LocalAgentEndpoint): Promise<void>
   unregisterAgent(agentId: string): Promise<void>
@@ -35,7 +21,7 @@ export interface E2EService extends NodeService {
     from: string,
     to: string,
     payload: Uint8Array,
-    opts?: unknown,
+    opts?: { signal?: AbortSignal },
   ): Promise<{ messageId: string; via: string }>
 }
 
