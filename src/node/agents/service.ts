@@ -248,6 +248,8 @@ export class AgentService implements NodeService {
     await need(this.records).saveStart(id, { file: name, source: req.source, gasLimit, inputs })
     const meta: HostMeta = { name, file, createdAt: this.clock.now(), stopped: false }
     await this.putMeta(id, meta)
+    // reachable from other nodes before its first instruction runs
+    await this.register(id, keys, r.program.capabilities)
     await rt.deploy(req.source, {
       name,
       gasLimit,
@@ -397,6 +399,25 @@ export class AgentService implements NodeService {
     await need(this.store).put(`host/${id}`, enc.encode(JSON.stringify(m)))
   }
 
+  /** Register an agent as an endpoint of the E2E service (when the node runs one). */
+  private async register(id: string, keys: AgentKeys, capabilities: string[]): Promise<void> {
+    if (!this.e2e || this.endpoints.has(id)) return
+    this.endpoints.add(id)
+    try {
+      await this.e2e.registerAgent({
+        agentId: id,
+        keys,
+        capabilities,
+        onMessage: (msg) => {
+          deliverInbound(this.runtime.bus, msg, need(this.log))
+        },
+      })
+    } catch (err) {
+      this.endpoints.delete(id)
+      this.log?.warn('agent not registered for E2E messaging', { agent: id, error: err })
+    }
+  }
+
   /** Advertise the capabilities of live agents, withdraw the others; (un)register E2E endpoints. */
   sync(): Promise<void> {
     this.syncing = this.syncing
@@ -431,16 +452,7 @@ export class AgentService implements NodeService {
     const liveIds = new Set(live.map((a) => a.id))
     for (const a of live) {
       const keys = this.keys.get(a.id)
-      if (this.endpoints.has(a.id) || !keys) continue
-      await this.e2e.registerAgent({
-        agentId: a.id,
-        keys,
-        capabilities: a.capabilities,
-        onMessage: (msg) => {
-          deliverInbound(this.runtime.bus, msg, need(this.log))
-        },
-      })
-      this.endpoints.add(a.id)
+      if (keys) await this.register(a.id, keys, a.capabilities)
     }
     for (const id of [...this.endpoints]) {
       if (liveIds.has(id)) continue
