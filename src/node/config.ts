@@ -152,6 +152,47 @@ export interface NodeConfig {
       deadlineGraceMs: number
     }
   }
+  /** Agents hosted by this node (docs/agents.md). */
+  agents: {
+    /**
+     * Plugins: JS/TS modules (path relative to the repository, or `builtin:http`),
+     * each with an optional name, gas rule and options.
+     */
+    plugins: AgentPluginDecl[]
+    /** Per-agent plugin allow-lists, keyed by agent name or id (`"*"` allows all); absent: all plugins. */
+    allow: Record<string, string[]>
+    /** Record every host answer so `swarmd agent trace` can export a replayable trace. */
+    trace: boolean
+    /** Gas per scheduling slice (fairness: each agent yields after this much gas). */
+    sliceGas: number
+    /** Safety defaults for every deploy (a deploy flag overrides each one). */
+    defaults: AgentSafetyDefaults
+  }
+}
+
+export interface AgentPluginDecl {
+  module: string
+  name?: string
+  gas?: { base: number; perKb?: number }
+  options?: Record<string, unknown>
+}
+
+/** Per-agent limits (the safety constitution); 0 means no limit. */
+export interface AgentSafetyDefaults {
+  /** Gas limit of one agent over its whole life. */
+  gasLimit: number
+  /** Credits an agent may pay per day (0: no limit). */
+  spendPerDay: number
+  /** Gas an agent may use per day (0: no limit). */
+  gasPerDay: number
+  /** Anomaly stop: gas within one minute (0: off). */
+  maxGasPerMinute: number
+  /** Action kinds held until `swarmd agent approve` (pay, fork, self_modify, tool_write). */
+  approvalRequired: string[]
+  /** Opcodes agents may not execute. */
+  deniedOpcodes: string[]
+  /** Largest `--balance` a single deploy may mint. */
+  maxDeployBalance: number
 }
 
 /** Router kinds the daemon can run (the stateless baselines and the oracle are simulator-only). */
@@ -221,6 +262,21 @@ export const DEFAULT_CONFIG: NodeConfig = {
       deadlineGraceMs: 60_000,
     },
   },
+  agents: {
+    plugins: [],
+    allow: {},
+    trace: true,
+    sliceGas: 10_000,
+    defaults: {
+      gasLimit: 1_000_000,
+      spendPerDay: 0,
+      gasPerDay: 0,
+      maxGasPerMinute: 0,
+      approvalRequired: ['fork'],
+      deniedOpcodes: [],
+      maxDeployBalance: 1_000_000,
+    },
+  },
 }
 
 type Leaf = { kind: 'leaf'; expect: string; check: (v: unknown) => boolean }
@@ -272,6 +328,43 @@ const agentIdList: Leaf = {
   check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s)),
 }
 const HOUR = 3600_000
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+const gasRule = (g: unknown): boolean =>
+  isObj(g) &&
+  Object.keys(g).every((k) => k === 'base' || k === 'perKb') &&
+  Number.isSafeInteger(g.base) &&
+  (g.base as number) >= 0 &&
+  (g.perKb === undefined || (Number.isSafeInteger(g.perKb) && (g.perKb as number) >= 0))
+const pluginList: Leaf = {
+  kind: 'leaf',
+  expect:
+    'a list of { "module": "./x.ts" | "builtin:http", "name"?: string, "gas"?: { "base": int, "perKb"?: int }, "options"?: {} }',
+  check: (v) =>
+    Array.isArray(v) &&
+    v.every(
+      (d) =>
+        isObj(d) &&
+        Object.keys(d).every((k) => ['module', 'name', 'gas', 'options'].includes(k)) &&
+        typeof d.module === 'string' &&
+        d.module.length > 0 &&
+        (d.name === undefined || (typeof d.name === 'string' && d.name.length > 0)) &&
+        (d.gas === undefined || gasRule(d.gas)) &&
+        (d.options === undefined || isObj(d.options)),
+    ),
+}
+const allowMap: Leaf = {
+  kind: 'leaf',
+  expect: 'an object mapping agent names or ids to lists of plugin names',
+  check: (v) =>
+    isObj(v) && Object.values(v).every((l) => Array.isArray(l) && l.every((s) => typeof s === 'string')),
+}
+const ACTION_KINDS = ['pay', 'fork', 'self_modify', 'tool_write']
+const actionList: Leaf = {
+  kind: 'leaf',
+  expect: `a list of action kinds (${ACTION_KINDS.join(', ')})`,
+  check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && ACTION_KINDS.includes(s)),
+}
 
 const SCHEMA: Schema = {
   listen: multiaddrList,
@@ -352,6 +445,21 @@ const SCHEMA: Schema = {
       perValueBps: int(0, 1_000_000),
       unbondingDelayMs: int(0, 365 * 24 * HOUR),
       deadlineGraceMs: int(0, 30 * 24 * HOUR),
+    },
+  },
+  agents: {
+    plugins: pluginList,
+    allow: allowMap,
+    trace: bool,
+    sliceGas: int(100, 100_000_000),
+    defaults: {
+      gasLimit: int(1, Number.MAX_SAFE_INTEGER),
+      spendPerDay: int(0, Number.MAX_SAFE_INTEGER),
+      gasPerDay: int(0, Number.MAX_SAFE_INTEGER),
+      maxGasPerMinute: int(0, Number.MAX_SAFE_INTEGER),
+      approvalRequired: actionList,
+      deniedOpcodes: stringList,
+      maxDeployBalance: int(0, Number.MAX_SAFE_INTEGER),
     },
   },
 }
