@@ -5,7 +5,6 @@
  * resume with identical balances, whole-life trace replayed by `swarmd vm
  * replay`, and a corrupted checkpoint quarantining one agent only.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,58 +13,12 @@ import { AgentClient, type AgentSummary } from '../../src/node/agents/index.ts'
 import { NodeClient } from '../../src/node/client.ts'
 import { Db } from '../../src/node/db.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
+import { cli as runCli, startDaemon } from './process_helpers.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url))
+/** The CLI with a generous timeout: deploys verify and run agents on a shared, loaded machine. */
+const cli = (args: string[]) => runCli(args, 60_000)
+
 const EXAMPLES = fileURLToPath(new URL('../../examples/agents/', import.meta.url))
-
-interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function cli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr })
-    })
-  })
-}
-
-interface Daemon {
-  child: ChildProcess
-  exited: Promise<number | null>
-  readyMs: number
-}
-
-function startDaemon(cleanup: Cleanup, repo: string): Promise<Daemon> {
-  const t0 = performance.now()
-  const child = spawn(process.execPath, [BIN, 'start', '--repo', repo], { stdio: ['ignore', 'pipe', 'pipe'] })
-  cleanup.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => reject(new Error(`daemon not ready in time: ${out} ${err}`)), 45_000)
-    child.stderr?.on('data', (d) => {
-      err += String(d)
-    })
-    child.stdout?.on('data', (d) => {
-      out += String(d)
-      if (out.includes(' ready: ')) {
-        clearTimeout(timer)
-        resolve({ child, exited, readyMs: performance.now() - t0 })
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`daemon exited with ${code} before ready: ${out} ${err}`))
-    })
-  })
-}
 
 const PAYEE = `; waits until it has been paid 15 credits
 .capability sentiment
@@ -132,7 +85,7 @@ describe('agents in a real daemon', () => {
     }
     const R = ['--repo', repo]
 
-    let daemon = await startDaemon(cleanup, repo)
+    let daemon = await startDaemon(cleanup, ['--repo', repo], 45_000)
     const agents = () => new AgentClient(NodeClient.forRepo(repo))
     const byName = async (name: string): Promise<AgentSummary> => {
       const a = (await agents().list()).agents.find((x) => x.name === name)
@@ -193,7 +146,7 @@ describe('agents in a real daemon', () => {
     daemon.child.kill('SIGKILL')
     await daemon.exited
 
-    daemon = await startDaemon(cleanup, repo)
+    daemon = await startDaemon(cleanup, ['--repo', repo], 45_000)
     const after = JSON.parse((await cli(['ledger', 'balance', '--json', ...R])).stdout) as unknown[]
     expect(after).toEqual(before)
     const resumed = await agents().list()
@@ -297,7 +250,7 @@ describe('agents in a real daemon', () => {
     const db = await Db.open(join(repo, 'db'))
     await db.kv.put(`vm/ckpt/${payee.id}`, new TextEncoder().encode('AVM1 garbage'))
     await db.close()
-    daemon = await startDaemon(cleanup, repo)
+    daemon = await startDaemon(cleanup, ['--repo', repo], 45_000)
     const q = await byName('payee')
     expect(q.status).toBe('quarantined')
     expect(q.message).toMatch(/checkpoint unreadable: .*corrupted/)

@@ -38,11 +38,14 @@ export interface Daemon {
   child: ChildProcess
   /** The daemon's ready line. */
   ready: string
+  /** Milliseconds from spawn to the ready line. */
+  readyMs: number
   exited: Promise<number | null>
 }
 
 /** Spawn `swarmd start ARGS...` (killed by `cleanup`) and wait for its one ready line. */
 export function startDaemon(cleanup: Cleanup, args: string[], readyTimeoutMs = 60_000): Promise<Daemon> {
+  const t0 = performance.now()
   const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   cleanup.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -63,7 +66,7 @@ export function startDaemon(cleanup: Cleanup, args: string[], readyTimeoutMs = 6
       const line = out.split('\n').find((l) => l.includes(' ready: '))
       if (line) {
         clearTimeout(timer)
-        resolve({ child, ready: line, exited })
+        resolve({ child, ready: line, readyMs: performance.now() - t0, exited })
       }
     })
     child.once('exit', (code) => {
