@@ -4,10 +4,11 @@
  * `node.service(name)`.
  */
 import { E2EService } from './e2e/service.ts'
+import { MarketService } from './market/index.ts'
 import type { NodeService } from './node.ts'
 import { ReputationService } from './reputation/index.ts'
 import { RoutingService } from './routing/index.ts'
 
 export function defaultServices(): NodeService[] {
-  return [new E2EService(), new RoutingService(), new ReputationService()]
+  return [new E2EService(), new RoutingService(), new ReputationService(), new MarketService()]
 }
