@@ -28,7 +28,7 @@ export const COMMAND_MODULES: CommandModule[] = [
   { names: ['sim'], load: () => import('./cli/route.ts') },
   { names: ['route'], load: () => import('./cli/routectl.ts') },
   { names: ['msg'], load: () => import('./cli/msg.ts') },
-  { names: ['market'], load: () => import('./cli/market.ts') },
+  { names: ['market', 'cfp'], load: () => import('./cli/market.ts') },
   { names: ['rep', 'stake'], load: () => import('./cli/rep.ts') },
 ]
 

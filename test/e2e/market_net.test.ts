@@ -9,6 +9,8 @@
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Io, runCommand } from '../../src/cli/command.ts'
+import { commands as marketCommands } from '../../src/cli/market.ts'
 import { generateSigningKey } from '../../src/common/index.ts'
 import { auditAcross, type Receipt, signBid } from '../../src/market/index.ts'
 import type { ConfigOverrides } from '../../src/node/config.ts'
@@ -28,11 +30,22 @@ interface MNode {
   root: string
 }
 
-async function boot(cleanup: Cleanup, root: string): Promise<MNode> {
+async function cli(root: string, ...argv: string[]): Promise<{ code: number; out: string }> {
+  let out = ''
+  const io: Io = { out: (t) => void (out += t), err: (t) => void (out += t), isTty: false }
+  const code = await runCommand(
+    { name: 'swarmd', summary: '', subcommands: marketCommands },
+    [...argv, '--repo', root],
+    io,
+  )
+  return { code, out }
+}
+
+async function boot(cleanup: Cleanup, root: string, daemonInfo = false): Promise<MNode> {
   const node = new SwarmNode({
     repo: openRepo(root),
     processMetrics: false,
-    writeDaemonInfo: false,
+    writeDaemonInfo: daemonInfo,
     services: defaultServices(),
   })
   await node.start()
@@ -45,7 +58,7 @@ async function boot(cleanup: Cleanup, root: string): Promise<MNode> {
 async function create(cleanup: Cleanup, dir: string, name: string, o: ConfigOverrides = {}): Promise<MNode> {
   const root = join(dir, name)
   await initRepo(root, { overrides: { ...LOOPBACK, 'market.tickMs': 50, ...o } })
-  return boot(cleanup, root)
+  return boot(cleanup, root, name === 'a')
 }
 
 const provider = (capability: string, cost: number) => ({
@@ -207,7 +220,7 @@ describe('the market on four nodes', () => {
     // The deadline passes while A is down.
     await new Promise((r) => setTimeout(r, Math.max(0, issued.closesAt - Date.now()) + 200))
     const bBefore = await B.market.ledger.balance(B.agent)
-    A = await boot(cleanup, A.root)
+    A = await boot(cleanup, A.root, true)
     for (const n of [B, C, D]) await A.node.connect(n.node.addresses()[0]!).catch(() => {})
     const rec = await A.market.waitSettled(issued.cfpId, 30_000)
     expect(rec?.phase).toBe('done')
@@ -221,5 +234,40 @@ describe('the market on four nodes', () => {
     const reports = await audits([A, B, C, D])
     for (const r of reports) expect(r.problems).toEqual([])
     expect(auditAcross(reports).ok).toBe(true)
+  }, 60_000)
+
+  it('drives the market from the CLI: mint, cfp --wait, list, show', async () => {
+    const m = await cli(A.root, 'market', 'mint', '100', '--reason', 'cli test', '--json')
+    expect(m.code).toBe(0)
+    expect(JSON.parse(m.out)).toEqual({ account: A.agent, balance: 1040 })
+    const r = await cli(
+      A.root,
+      'cfp',
+      'uppercase',
+      '--units',
+      '1',
+      '--reserve',
+      '50',
+      '--deadline',
+      '3000',
+      '--payload',
+      '"via the cli"',
+      '--wait',
+      '--json',
+    )
+    expect(r.code).toBe(0)
+    const res = JSON.parse(r.out)
+    expect(res.auction.phase).toBe('done')
+    expect(res.auction.awards[0].award.winner).toBe(B.agent)
+    expect(res.auction.awards[0].output).toBe('VIA THE CLI')
+    const list = await cli(A.root, 'market', 'list', '--json')
+    expect(JSON.parse(list.out).auctions.some((a: { cfpId: string }) => a.cfpId === res.cfpId)).toBe(true)
+    const show = await cli(A.root, 'market', 'show', res.cfpId)
+    expect(show.code).toBe(0)
+    expect(show.out).toContain('paid')
+    expect(show.out).toContain(`escrow ${res.cfpId}/${B.agent}: released`)
+    await expect(cli(A.root, 'cfp', 'uppercase', '--reserve', '5', '--payload', '{oops')).rejects.toThrow(
+      /--payload is not valid JSON/,
+    )
   }, 60_000)
 })

@@ -114,10 +114,11 @@ export function registerMarketRoutes(control: ControlServer, market: MarketServi
   })
   control.route('POST', '/v1/market/mint', async (req) => {
     const b = (req.body ?? {}) as { account?: unknown; amount?: unknown; reason?: unknown }
-    if (typeof b.account !== 'string') throw new UserError('account must be an agent id')
+    if (typeof b.account !== 'string')
+      throw new UserError('account must be an agent id ("" for the node-owned agent)')
     const amount = wholeNumber(b.amount, 'amount', 1)
     const balance = await market.mint(b.account, amount, String(b.reason ?? ''))
-    return { account: b.account, balance }
+    return { account: b.account || market.nodeAgent, balance }
   })
   control.route('GET', '/v1/market/stats', () => market.stats)
 }

@@ -362,6 +362,7 @@ export class MarketService implements NodeService {
 
   /** Mint credits to the node-owned agent (devnets and tests; logged as explicit minting). */
   async mint(account: string, amount: number, reason: string): Promise<number> {
+    if (account === '' && this.e2e.nodeAgent) account = this.e2e.nodeAgent
     if (account !== this.e2e.nodeAgent)
       throw new UserError('only the node-owned agent can be credited by minting on this node')
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new UserError('amount must be a positive integer')
@@ -370,6 +371,11 @@ export class MarketService implements NodeService {
     await this.ledger.mint(account, amount, reason)
     this.log?.info('minted credits', { account, amount, reason })
     return this.ledger.balance(account)
+  }
+
+  /** The node-owned agent (the default requester and JS provider). */
+  get nodeAgent(): string | undefined {
+    return this.e2eRef?.nodeAgent
   }
 
   private onEvents(events: AuctionEvent[]): void {
