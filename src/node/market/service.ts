@@ -143,6 +143,7 @@ export class MarketService implements NodeService {
   private timer: NodeJS.Timeout | undefined
   private ticking: Promise<void> | undefined
   private readonly inflight = new Set<Promise<unknown>>()
+  private readonly listeners = new Set<(ev: AuctionEvent) => void>()
   private offDeliver: (() => void) | undefined
   private running = false
   private readonly routesOn = new WeakSet<SwarmNode>()
@@ -378,8 +379,22 @@ export class MarketService implements NodeService {
     return this.e2eRef?.nodeAgent
   }
 
+  /** Observe the auction events of this node's auctions (as a requester); returns an unsubscribe function. */
+  onAuctionEvent(fn: (ev: AuctionEvent) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
   private onEvents(events: AuctionEvent[]): void {
-    for (const ev of events) this.track(this.onEvent(ev))
+    for (const ev of events) {
+      for (const fn of this.listeners)
+        try {
+          fn(ev)
+        } catch (err) {
+          this.log?.warn('auction event listener failed', { error: err })
+        }
+      this.track(this.onEvent(ev))
+    }
   }
 
   private async onEvent(ev: AuctionEvent): Promise<void> {
