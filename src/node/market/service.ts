@@ -216,7 +216,9 @@ export class MarketService implements NodeService {
       { types: MARKET_MSG_TYPES, maxMessageBytes: this.maxBytes + 4096, maxInboundStreams: 256 },
     )
     this.offDeliver = routing.onDeliver((d) => {
-      this.track(this.onCfp(d.payload, d.origin))
+      // Routed CFPs of capabilities nobody here bids on (route probes, other consumers) are not ours.
+      if ((this.handlers.get(d.capability)?.length ?? 0) > 0)
+        this.track(this.onCfp(d.payload, d.origin, d.capability))
     })
     this.running = true
     if (e2e.nodeAgent)
@@ -564,7 +566,7 @@ export class MarketService implements NodeService {
 
   // ------------------------------------------------------------ provider
 
-  private async onCfp(bytes: Uint8Array, origin: string): Promise<void> {
+  private async onCfp(bytes: Uint8Array, origin: string, capability: string): Promise<void> {
     const node = this.need(this.node)
     let cfp: Cfp
     let card: AgentCard
@@ -573,6 +575,7 @@ export class MarketService implements NodeService {
       cfp = verifyCfp(routed.cfp, node.clock.now())
       card = checkCard(routed.card, cfp.requester, 'CFP')
       if (card.body.node !== origin) throw badMsg('the requester card names another node than the origin')
+      if (cfp.capability !== capability) throw badMsg('the CFP was routed under another capability')
     } catch (err) {
       const code = err instanceof SwarmdError ? err.code : 'MARKET_BAD_MESSAGE'
       this.stats.rejected[code] = (this.stats.rejected[code] ?? 0) + 1
