@@ -101,10 +101,13 @@ describe('the market on four nodes', () => {
       capability: 'uppercase',
       units: 1,
       reserve: 100,
-      deadlineMs: 4000, // generous: the machine may be loaded
+      deadlineMs: 60_000,
       payload: 'hello market',
     })
     expect(issued.route.delivered).toBe(true)
+    // Both bids in: clear now rather than at the deadline (no dependence on the machine's speed).
+    await waitFor(async () => (await A.market.house.get(issued.cfpId))?.bidCount === 2, 30_000)
+    await A.market.close(issued.cfpId)
     const rec = await A.market.waitSettled(issued.cfpId, 30_000)
     expect(rec?.phase).toBe('done')
     expect(rec?.bidCount).toBe(2)
@@ -129,10 +132,12 @@ describe('the market on four nodes', () => {
       capability: 'slow',
       units: 1,
       reserve: 50,
-      deadlineMs: 3000,
+      deadlineMs: 60_000,
       resultTimeoutMs: 2000,
       payload: 'x',
     })
+    await waitFor(async () => (await A.market.house.get(issued.cfpId))?.bidCount === 1, 30_000)
+    await A.market.close(issued.cfpId)
     const rec = await A.market.waitSettled(issued.cfpId, 30_000)
     expect(rec?.phase).toBe('done')
     expect(rec?.awards[0]?.award.winner).toBe(D.agent)
@@ -212,7 +217,7 @@ describe('the market on four nodes', () => {
       capability: 'uppercase',
       units: 1,
       reserve: 100,
-      deadlineMs: 5000,
+      deadlineMs: 10_000,
       payload: 'after restart',
     })
     await waitFor(() => A.market.stats.bidsReceived >= received + 2, 20_000)
@@ -249,7 +254,7 @@ describe('the market on four nodes', () => {
       '--reserve',
       '50',
       '--deadline',
-      '3000',
+      '8000',
       '--payload',
       '"via the cli"',
       '--wait',

@@ -6,6 +6,7 @@
  *                                        → IssuedCfp (+ `auction` when `wait`: the settled record)
  *   GET  /v1/market/list?active=1        → { auctions: AuctionSummary[] }
  *   GET  /v1/market/show?id=CFP_ID       → AuctionDetail (requester side) or { job } (provider side)
+ *   POST /v1/market/close {id}           → { events } (clear an open auction before its deadline)
  *   POST /v1/market/mint {account, amount, reason} → { account, balance } (node-owned agent only; logged)
  *   GET  /v1/market/stats                → MarketStats
  */
@@ -111,6 +112,12 @@ export function registerMarketRoutes(control: ControlServer, market: MarketServi
       if (e) escrows.push(e)
     }
     return { auction, bids: await market.house.bids(id), escrows } satisfies AuctionDetail
+  })
+  control.route('POST', '/v1/market/close', async (req) => {
+    const id = (req.body as { id?: unknown } | undefined)?.id
+    if (typeof id !== 'string' || id.length === 0) throw new UserError('body must be {"id": "<CFP id>"}')
+    if (!(await market.house.get(id))) throw new UserError(`no auction for CFP ${id} on this node`)
+    return { events: await market.close(id) }
   })
   control.route('POST', '/v1/market/mint', async (req) => {
     const b = (req.body ?? {}) as { account?: unknown; amount?: unknown; reason?: unknown }

@@ -353,6 +353,13 @@ export class MarketService implements NodeService {
     }
   }
 
+  /** Clear an open auction now instead of at its deadline (e.g. once the expected bids are in). */
+  async close(cfpId: string): Promise<AuctionEvent[]> {
+    const events = await this.house.close(cfpId)
+    this.onEvents(events)
+    return events
+  }
+
   /** Wait until an auction is done or cancelled (or `timeoutMs` passed); returns its record. */
   async waitSettled(cfpId: string, timeoutMs: number): Promise<AuctionRecord | undefined> {
     const end = Date.now() + timeoutMs
