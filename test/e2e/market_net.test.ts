@@ -18,6 +18,7 @@ import type { E2EService } from '../../src/node/e2e/index.ts'
 import { MARKET_PROTOCOL, MarketService } from '../../src/node/market/index.ts'
 import { decodeAck, encodeJson, encodeSealed } from '../../src/node/market/messages.ts'
 import { SwarmNode } from '../../src/node/node.ts'
+import type { ReputationService } from '../../src/node/reputation/index.ts'
 import { initRepo, openRepo } from '../../src/node/repo.ts'
 import { defaultServices } from '../../src/node/services.ts'
 import { Cleanup, LOOPBACK, tempDir, waitFor } from './node_helpers.ts'
@@ -122,6 +123,14 @@ describe('the market on four nodes', () => {
     await waitFor(async () => (await B.market.ledger.balance(B.agent)) === 30)
     expect(await A.market.ledger.balance(A.agent)).toBe(970)
     expect(await C.market.ledger.balance(C.agent)).toBe(0)
+    // Reputation: the requester's report, co-signed by the winner on its receipt, is accepted as such.
+    for (const n of [A, B])
+      await waitFor(async () => {
+        for await (const x of n.node.service<ReputationService>('reputation')!.intake.accepted())
+          if (x.report.body.taskId === a.award.escrowId && x.coSigned)
+            return x.report.body.outcome === 'success'
+        return false
+      }, 20_000)
     const reports = await audits([A, B, C, D])
     for (const r of reports) expect(r.problems).toEqual([])
     expect(auditAcross(reports).ok).toBe(true)

@@ -42,7 +42,13 @@ import {
   verifyAward,
   verifyCfp,
 } from '../../market/index.ts'
-import { makeReport, type Outcome } from '../../reputation/index.ts'
+import {
+  checkReportSignatures,
+  makeReport,
+  type Outcome,
+  type SignedReport,
+  signReportAs,
+} from '../../reputation/index.ts'
 import type { E2EService } from '../e2e/index.ts'
 import type { NodeService, SwarmNode } from '../node.ts'
 import { PENALTY } from '../peer-score.ts'
@@ -418,8 +424,8 @@ export class MarketService implements NodeService {
     } else if (ev.type === 'paid') {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
-      if (st) await this.report(st.award, 'success')
-      if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner)
+      const report = st ? await this.report(st.award, 'success') : undefined
+      if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner, report)
     } else if (ev.type === 'refunded') {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
@@ -440,10 +446,15 @@ export class MarketService implements NodeService {
     else this.log?.warn('award refused', { escrowId: award.escrowId, reason: ack.reason })
   }
 
-  private async sendReceipt(receipt: Receipt, winner: string): Promise<void> {
+  private async sendReceipt(receipt: Receipt, winner: string, report?: SignedReport): Promise<void> {
     const card = await this.cardOf(winner)
     if (!card) return
-    const ack = await this.deliver(MARKET_MSG.RECEIPT, receipt.from, card, { receipt })
+    const ack = await this.deliver(
+      MARKET_MSG.RECEIPT,
+      receipt.from,
+      card,
+      report ? { receipt, report } : { receipt },
+    )
     // A replay answer means the payee already has it (we resent after a restart).
     if (ack.ok || ack.code === MarketErrorCode.RECEIPT_REPLAY)
       await this.kv.put(`sent/receipt/${receipt.id}`, enc.encode('1'))
@@ -463,10 +474,16 @@ export class MarketService implements NodeService {
           await this.sendReceipt(a.receipt, a.award.winner)
   }
 
-  private async report(award: Award, outcome: Outcome): Promise<void> {
-    if (!this.rep) return
+  /**
+   * Publish the requester's report on an award. A local winner co-signs at
+   * once; a remote winner gets the report with its receipt and publishes the
+   * co-signed version (the reputation service upgrades the one-sided one).
+   */
+  private async report(award: Award, outcome: Outcome): Promise<SignedReport | undefined> {
+    if (!this.rep) return undefined
     const keys = await this.keysOf(award.requester)
     const now = this.need(this.node).clock.now()
+    const local = outcome === 'success' && this.e2e.localCard(award.winner) !== undefined
     const report = makeReport(
       {
         taskId: award.escrowId,
@@ -479,10 +496,36 @@ export class MarketService implements NodeService {
         issuedAt: now,
       },
       keys.signing.secretKey,
+      local ? (await this.keysOf(award.winner)).signing.secretKey : undefined,
     )
     await this.rep
       .publishReport(report)
       .catch((err: unknown) => this.log?.debug('report not published', { error: err }))
+    return report
+  }
+
+  /** Provider side: co-sign the requester's success report about our paid job, and publish it. */
+  private async coSign(raw: unknown, job: Job): Promise<void> {
+    if (!this.rep || typeof raw !== 'object' || raw === null) return
+    const r = raw as SignedReport
+    const b = r.body
+    const a = job.award
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      b.taskId !== a.escrowId ||
+      b.requester !== a.requester ||
+      b.provider !== a.winner ||
+      b.outcome !== 'success' ||
+      b.price !== a.payment ||
+      r.providerSig !== undefined ||
+      !checkReportSignatures(r).ok
+    )
+      return
+    const keys = await this.keysOf(a.winner)
+    await this.rep
+      .publishReport(signReportAs(r, 'provider', keys.signing.secretKey))
+      .catch((err: unknown) => this.log?.debug('co-signed report not published', { error: err }))
   }
 
   // ------------------------------------------------------------ inbound
@@ -684,6 +727,7 @@ export class MarketService implements NodeService {
     })
     this.stats.receiptsAccepted++
     await this.putJson(`job/${a.escrowId}`, { ...job, paid: true })
+    if (body.report !== undefined) this.track(this.coSign(body.report, job))
   }
 
   /** Jobs (awards won by local agents) of one CFP, for `market show` on the provider's node. */
