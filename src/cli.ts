@@ -30,6 +30,8 @@ export const COMMAND_MODULES: CommandModule[] = [
   { names: ['msg'], load: () => import('./cli/msg.ts') },
   { names: ['market', 'cfp'], load: () => import('./cli/market.ts') },
   { names: ['rep', 'stake'], load: () => import('./cli/rep.ts') },
+  { names: ['agent'], load: () => import('./cli/agent.ts') },
+  { names: ['ledger'], load: () => import('./cli/ledger.ts') },
 ]
 
 /** The first token of argv that is not a global flag (or its value): the command name. */

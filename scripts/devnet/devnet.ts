@@ -167,6 +167,7 @@ async function waitFor<T>(
   timeoutMs: number,
   probe: () => Promise<T | undefined>,
   detail?: () => string,
+  stepMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -177,7 +178,7 @@ async function waitFor<T>(
         `timed out after ${timeoutMs} ms waiting for ${what}${detail ? `; ${detail()}` : ''}`,
       )
     }
-    await sleep(200)
+    await sleep(stepMs)
   }
 }
 
@@ -265,6 +266,8 @@ async function up(ctx: CommandContext): Promise<number> {
       return lagging.length === 0 ? (all as NodeStatus[]) : undefined
     },
     () => `not ready: ${lagging.slice(0, 8).join(', ')}${lagging.length > 8 ? ', ...' : ''}`,
+    // Every poll asks every node: keep it light on a large devnet.
+    Math.max(200, state.nodes.length * 20),
   )
   const readyMs = Date.now() - t0
   const rows = state.nodes.map((x, i) => ({

@@ -10,8 +10,46 @@
  * `Uint8Array` values are written as `{"$bytes":"<base64>"}`; non-finite
  * numbers and bigints are refused.
  */
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { SwarmdError } from './errors.ts'
+
+// Signing and verification use Node's built-in Ed25519 (OpenSSL): the same
+// deterministic RFC 8032 signatures as @noble/curves, about ten times faster,
+// which matters because every wire envelope is signed and verified. Keys are
+// raw 32-byte values; they are wrapped in DER once and the KeyObjects cached.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const MAX_CACHED_KEYS = 4096
+const privateKeys = new Map<string, KeyObject>()
+const publicKeys = new Map<string, KeyObject>()
+
+function cached(map: Map<string, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject {
+  const id = Buffer.from(raw).toString('base64')
+  let key = map.get(id)
+  if (!key) {
+    if (map.size >= MAX_CACHED_KEYS) map.clear()
+    key = make()
+    map.set(id, key)
+  }
+  return key
+}
+
+const privateKeyObject = (secretKey: Uint8Array): KeyObject =>
+  cached(privateKeys, secretKey, () =>
+    createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' }),
+  )
+
+const publicKeyObject = (publicKey: Uint8Array): KeyObject =>
+  cached(publicKeys, publicKey, () =>
+    createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }),
+  )
 
 const enc = new TextEncoder()
 
@@ -64,14 +102,15 @@ export function signingKeyFromSeed(seed: Uint8Array): Ed25519KeyPair {
 }
 
 export function sign(domain: string, body: unknown, secretKey: Uint8Array): Uint8Array {
-  return ed25519.sign(signingBytes(domain, body), secretKey)
+  if (secretKey.length !== 32) throw new SwarmdError('BAD_KEY', 'an Ed25519 secret key is 32 bytes')
+  return new Uint8Array(nodeSign(null, signingBytes(domain, body), privateKeyObject(secretKey)))
 }
 
 /** True only for a valid signature; never throws on malformed input. */
 export function verify(domain: string, body: unknown, signature: Uint8Array, publicKey: Uint8Array): boolean {
   try {
     if (signature.length !== 64 || publicKey.length !== 32) return false
-    return ed25519.verify(signature, signingBytes(domain, body), publicKey)
+    return nodeVerify(null, signingBytes(domain, body), publicKeyObject(publicKey), signature)
   } catch {
     return false
   }

@@ -74,6 +74,10 @@ export interface NodeConfig {
     maxConnections: number
     /** Multiaddr prefixes exempt from connection rate limits (loopback for devnets). */
     allow: string[]
+    /** Below this many connected peers the node redials its bootstrap and known peers. */
+    minPeers: number
+    /** How often the peer count is checked against `minPeers`. */
+    redialIntervalMs: number
   }
   gossipsub: {
     /** IPs exempt from gossipsub's IP colocation penalty (many peers on one host). */
@@ -106,6 +110,11 @@ export interface NodeConfig {
     sessionTtlMs: number
     /** Recent messages kept per local agent for `swarmd msg inbox`. */
     inboxSize: number
+    /**
+     * Hybrid post-quantum handshakes (an ML-KEM-768 secret mixed into the Noise key
+     * schedule) for agents that do not say otherwise; ~2.2 KiB more per handshake.
+     */
+    postQuantum: boolean
   }
   /** CFP routing (`/swarmd/route/1.0.0`, docs/routing-daemon.md). */
   routing: {
@@ -175,6 +184,47 @@ export interface NodeConfig {
     /** Largest accepted market message (sealed bid, award, result, receipt). */
     maxMessageBytes: number
   }
+  /** Agents hosted by this node (docs/agents.md). */
+  agents: {
+    /**
+     * Plugins: JS/TS modules (path relative to the repository, or `builtin:http`),
+     * each with an optional name, gas rule and options.
+     */
+    plugins: AgentPluginDecl[]
+    /** Per-agent plugin allow-lists, keyed by agent name or id (`"*"` allows all); absent: all plugins. */
+    allow: Record<string, string[]>
+    /** Record every host answer so `swarmd agent trace` can export a replayable trace. */
+    trace: boolean
+    /** Gas per scheduling slice (fairness: each agent yields after this much gas). */
+    sliceGas: number
+    /** Safety defaults for every deploy (a deploy flag overrides each one). */
+    defaults: AgentSafetyDefaults
+  }
+}
+
+export interface AgentPluginDecl {
+  module: string
+  name?: string
+  gas?: { base: number; perKb?: number }
+  options?: Record<string, unknown>
+}
+
+/** Per-agent limits (the safety constitution); 0 means no limit. */
+export interface AgentSafetyDefaults {
+  /** Gas limit of one agent over its whole life. */
+  gasLimit: number
+  /** Credits an agent may pay per day (0: no limit). */
+  spendPerDay: number
+  /** Gas an agent may use per day (0: no limit). */
+  gasPerDay: number
+  /** Anomaly stop: gas within one minute (0: off). */
+  maxGasPerMinute: number
+  /** Action kinds held until `swarmd agent approve` (pay, fork, self_modify, tool_write). */
+  approvalRequired: string[]
+  /** Opcodes agents may not execute. */
+  deniedOpcodes: string[]
+  /** Largest `--balance` a single deploy may mint. */
+  maxDeployBalance: number
 }
 
 /** Router kinds the daemon can run (the stateless baselines and the oracle are simulator-only). */
@@ -196,7 +246,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
   },
   wire: { maxMessageBytes: 1024 * 1024, maxClockSkewMs: 5 * 60_000, requestTimeoutMs: 10_000 },
   peerScore: { disconnectThreshold: -100, banMs: 10 * 60_000, recoveryPerMinute: 10 },
-  connections: { maxConnections: 300, allow: ['/ip4/127.0.0.1/ipcidr/32'] },
+  connections: {
+    maxConnections: 300,
+    allow: ['/ip4/127.0.0.1/ipcidr/32'],
+    minPeers: 3,
+    redialIntervalMs: 10_000,
+  },
   gossipsub: { ipColocationWhitelist: ['127.0.0.1'] },
   log: { level: 'info' },
   e2e: {
@@ -211,6 +266,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     mailboxMaxBytesPerSender: 1024 * 1024,
     sessionTtlMs: 10 * 60_000,
     inboxSize: 200,
+    postQuantum: false,
   },
   routing: {
     router: 'cq',
@@ -244,6 +300,21 @@ export const DEFAULT_CONFIG: NodeConfig = {
     tickMs: 100,
     recovery: 'resume',
     maxMessageBytes: 256 * 1024,
+  },
+  agents: {
+    plugins: [],
+    allow: {},
+    trace: true,
+    sliceGas: 10_000,
+    defaults: {
+      gasLimit: 1_000_000,
+      spendPerDay: 0,
+      gasPerDay: 0,
+      maxGasPerMinute: 0,
+      approvalRequired: ['fork'],
+      deniedOpcodes: [],
+      maxDeployBalance: 1_000_000,
+    },
   },
 }
 
@@ -322,6 +393,43 @@ const providerList: Leaf = {
   expect: `a list of {capability, cost, units, markup, task?} (cost a whole number >= 0, units >= 1, markup 0..100, task one of ${MARKET_TASKS.join(', ')})`,
   check: (v) => Array.isArray(v) && v.length <= 64 && v.every(validProvider),
 }
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+const gasRule = (g: unknown): boolean =>
+  isObj(g) &&
+  Object.keys(g).every((k) => k === 'base' || k === 'perKb') &&
+  Number.isSafeInteger(g.base) &&
+  (g.base as number) >= 0 &&
+  (g.perKb === undefined || (Number.isSafeInteger(g.perKb) && (g.perKb as number) >= 0))
+const pluginList: Leaf = {
+  kind: 'leaf',
+  expect:
+    'a list of { "module": "./x.ts" | "builtin:http", "name"?: string, "gas"?: { "base": int, "perKb"?: int }, "options"?: {} }',
+  check: (v) =>
+    Array.isArray(v) &&
+    v.every(
+      (d) =>
+        isObj(d) &&
+        Object.keys(d).every((k) => ['module', 'name', 'gas', 'options'].includes(k)) &&
+        typeof d.module === 'string' &&
+        d.module.length > 0 &&
+        (d.name === undefined || (typeof d.name === 'string' && d.name.length > 0)) &&
+        (d.gas === undefined || gasRule(d.gas)) &&
+        (d.options === undefined || isObj(d.options)),
+    ),
+}
+const allowMap: Leaf = {
+  kind: 'leaf',
+  expect: 'an object mapping agent names or ids to lists of plugin names',
+  check: (v) =>
+    isObj(v) && Object.values(v).every((l) => Array.isArray(l) && l.every((s) => typeof s === 'string')),
+}
+const ACTION_KINDS = ['pay', 'fork', 'self_modify', 'tool_write']
+const actionList: Leaf = {
+  kind: 'leaf',
+  expect: `a list of action kinds (${ACTION_KINDS.join(', ')})`,
+  check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && ACTION_KINDS.includes(s)),
+}
 
 const SCHEMA: Schema = {
   listen: multiaddrList,
@@ -346,7 +454,12 @@ const SCHEMA: Schema = {
     banMs: int(0, 30 * 24 * HOUR),
     recoveryPerMinute: int(0, 1_000_000),
   },
-  connections: { maxConnections: int(1, 100_000), allow: multiaddrList },
+  connections: {
+    maxConnections: int(1, 100_000),
+    allow: multiaddrList,
+    minPeers: int(0, 1000),
+    redialIntervalMs: int(1000, 3_600_000),
+  },
   gossipsub: { ipColocationWhitelist: stringList },
   log: {
     level: {
@@ -367,6 +480,7 @@ const SCHEMA: Schema = {
     mailboxMaxBytesPerSender: int(1024, 1024 * 1024 * 1024),
     sessionTtlMs: int(1000, 24 * HOUR),
     inboxSize: int(1, 100_000),
+    postQuantum: bool,
   },
   routing: {
     router: oneOf(ROUTING_ROUTER_KINDS),
@@ -404,6 +518,21 @@ const SCHEMA: Schema = {
     tickMs: int(10, 60_000),
     recovery: oneOf(['resume', 'cancel']),
     maxMessageBytes: int(4096, 16 * 1024 * 1024),
+  },
+  agents: {
+    plugins: pluginList,
+    allow: allowMap,
+    trace: bool,
+    sliceGas: int(100, 100_000_000),
+    defaults: {
+      gasLimit: int(1, Number.MAX_SAFE_INTEGER),
+      spendPerDay: int(0, Number.MAX_SAFE_INTEGER),
+      gasPerDay: int(0, Number.MAX_SAFE_INTEGER),
+      maxGasPerMinute: int(0, Number.MAX_SAFE_INTEGER),
+      approvalRequired: actionList,
+      deniedOpcodes: stringList,
+      maxDeployBalance: int(0, Number.MAX_SAFE_INTEGER),
+    },
   },
 }
 

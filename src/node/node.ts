@@ -270,6 +270,11 @@ export class SwarmNode {
     })
 
     void this.reconnectKnownPeers()
+    // A bootstrap dial that failed (a busy or restarting peer) is not retried by libp2p:
+    // keep redialling bootstrap and known peers while the node has too few peers.
+    const keeper = setInterval(() => void this.keepPeers(), this.config.connections.redialIntervalMs)
+    keeper.unref()
+    this.undo.push(() => clearInterval(keeper))
     this.startedAt = this.clock.now()
 
     for (const service of this.services) {
@@ -306,6 +311,31 @@ export class SwarmNode {
       this.undo.push(() => removeDaemonInfo(this.repo.root))
     }
     log.info('node ready', { peerId: this.peerId, apiPort, addresses: this.addresses() })
+  }
+
+  private keeping = false
+
+  /** Redial bootstrap peers, then known peers, while fewer than `connections.minPeers` are connected. */
+  private async keepPeers(): Promise<void> {
+    const host = this.host
+    if (!host || this.keeping || this.state !== 'started') return
+    if (host.getPeers().length >= this.config.connections.minPeers) return
+    this.keeping = true
+    try {
+      const connected = new Set(host.getPeers().map((p) => p.toString()))
+      const boot = this.config.bootstrap.filter((a) => {
+        const id = multiaddr(a)
+          .getComponents()
+          .find((c) => c.name === 'p2p')?.value
+        return id !== undefined && !connected.has(id) && id !== this.peerId
+      })
+      await Promise.allSettled(
+        boot.map((a) => host.dial(multiaddr(a), { signal: AbortSignal.timeout(5000) })),
+      )
+      if (host.getPeers().length < this.config.connections.minPeers) await this.reconnectKnownPeers()
+    } finally {
+      this.keeping = false
+    }
   }
 
   private async reconnectKnownPeers(): Promise<void> {

@@ -3,6 +3,7 @@
  * adds one line here; a service can find the ones started before it with
  * `node.service(name)`.
  */
+import { AgentService } from './agents/index.ts'
 import { E2EService } from './e2e/service.ts'
 import { MarketService } from './market/index.ts'
 import type { NodeService } from './node.ts'
@@ -10,5 +11,12 @@ import { ReputationService } from './reputation/index.ts'
 import { RoutingService } from './routing/index.ts'
 
 export function defaultServices(): NodeService[] {
-  return [new E2EService(), new RoutingService(), new ReputationService(), new MarketService()]
+  // agents after 'e2e': each agent is registered as an E2E endpoint; the market last (it uses them all)
+  return [
+    new E2EService(),
+    new AgentService(),
+    new RoutingService(),
+    new ReputationService(),
+    new MarketService(),
+  ]
 }

@@ -21,6 +21,8 @@ export class HostGate {
   records: HostRecord[] | null = null
   /** Number of host calls made (live or replayed). */
   calls = 0
+  /** The live call in progress (its record is kept once it returns). */
+  inflight: { kind: string; args: Value } | null = null
   private replay: HostRecord[] | null = null
   private cursor = 0
   /** Set by the machine: index of the current instruction in the trace. */
@@ -62,11 +64,14 @@ export class HostGate {
     this.calls++
     if (this.replay) return this.fromReplay(kind, args)
     let a: HostAnswer
+    this.inflight = { kind, args }
     try {
       a = { ok: true, value: toValue(await live()) }
     } catch (e) {
       if (e instanceof VmFault) throw e
       a = { ok: false, error: e instanceof Error ? e.message : String(e) }
+    } finally {
+      this.inflight = null
     }
     return this.keep(kind, args, a)
   }

@@ -40,7 +40,16 @@ export type {
 export { DEFAULT_LIMITS, Machine, type MachineInit, type MachineLimits } from './interp.ts'
 export { defaultRegistry, httpTool, localEmbedder, PluginRegistry, REDUCERS } from './plugins/builtin.ts'
 export { loadPlugin, loadRegistry, type PluginConfig, type PluginDecl } from './plugins/loader.ts'
-export { exportTrace, offlineHost, type ReplayReport, replayTrace, runSource } from './run.ts'
+export type { HostRecord } from './gate.ts'
+export {
+  exportTrace,
+  offlineHost,
+  type ReplayReport,
+  replayTrace,
+  runSource,
+  type TraceSource,
+  traceFromRecords,
+} from './run.ts'
 export {
   type AgentInfo,
   AgentRuntime,

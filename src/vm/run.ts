@@ -7,6 +7,7 @@ import type { RunResult } from './halts.ts'
 import type { Host } from './host.ts'
 import { Machine } from './interp.ts'
 import { defaultRegistry, type PluginRegistry } from './plugins/builtin.ts'
+import type { HostRecord } from './gate.ts'
 import { restoreMachine } from './state.ts'
 import { parseTrace, type StepRecord, TraceRecorder } from './trace.ts'
 import { canonical } from './trace-util.ts'
@@ -206,6 +207,54 @@ export async function exportTrace(m: Machine, source: TraceSource): Promise<stri
   })
 }
 
+/**
+ * The JSONL trace of a hosted agent whose host answers were kept across
+ * restarts (`records`, in call order): re-executes the program from its start
+ * against them in full-record mode. Returns the trace and the machine it
+ * ended in, so the caller can check it equals the live agent.
+ */
+export async function traceFromRecords(
+  src: TraceSource,
+  records: HostRecord[],
+  pluginGas: Record<string, { base: number; perKb?: number }>,
+): Promise<{ jsonl: string; machine: Machine }> {
+  const r = assemble(src.source, { ...(src.asm ?? {}), file: src.file })
+  if (!r.program) throw new Error('trace source does not assemble')
+  const rm = new Machine({
+    program: r.program,
+    host: replayHost(src.agentId, pluginGas),
+    gasLimit: src.gasLimit,
+    inputs: src.inputs,
+    asm: src.asm,
+  })
+  const full = new TraceRecorder(true)
+  rm.trace = full
+  full.programs.push({ from: 0, program: r.program })
+  rm.gate.counter = () => full.steps - 1
+  const at = records.map((x) => ({ ...x }))
+  const stamp = () => {
+    const rec = at[rm.gate.calls]
+    if (rec) rec.at = rm.gate.counter()
+  }
+  const call = rm.gate.call.bind(rm.gate)
+  const callSync = rm.gate.callSync.bind(rm.gate)
+  rm.gate.call = (k, a, live) => {
+    stamp()
+    return call(k, a, live)
+  }
+  rm.gate.callSync = (k, a, live) => {
+    stamp()
+    return callSync(k, a, live)
+  }
+  rm.gate.replayFrom(at)
+  // an approval hold suspends the live run; the recorded answers carry on past it
+  let res = await rm.run()
+  while (res.status === 'suspended' && rm.suspend?.kind === 'approval') res = await rm.run()
+  full.host = at
+  const jsonl = full.toJsonl({ trace: 1, steps: full.steps, digest: full.digest, ...src, pluginGas })
+  return { jsonl, machine: rm }
+}
+
 export interface ReplayReport {
   ok: boolean
   steps: number
@@ -227,7 +276,9 @@ export async function replayTrace(text: string, asm: AsmOptions = {}): Promise<R
   const m = replayMachine(t.header, replayHost(t.header.agentId, t.header.pluginGas ?? {}), asm)
   m.gate.replayFrom(t.host)
   if (t.header.partial) (m.trace as TraceRecorder).limit = t.header.steps
-  const result = await m.run()
+  let result = await m.run()
+  // an approval hold suspended the live run; the recorded answers carry on past it
+  while (result.status === 'suspended' && m.suspend?.kind === 'approval') result = await m.run()
   const got = (m.trace as TraceRecorder).stepRecords()
   const n = Math.max(got.length, t.steps.length)
   for (let i = 0; i < n; i++) {

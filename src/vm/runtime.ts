@@ -11,6 +11,7 @@
  */
 import {
   type Clock,
+  type KvOp,
   type KvStore,
   type KvTransaction,
   type Random,
@@ -49,6 +50,14 @@ export interface AgentRuntimeInit {
   securityCheck?: (agentId: string, object: Value) => { ok: boolean; reason?: string }
   checkPermission?: (agentId: string, role: string, action: string) => boolean
   sleep?: (ms: number) => Promise<void>
+  /**
+   * Called whenever an agent checkpoint is written, with `put` adding records
+   * to the same atomic batch (the agent host stores the host answers recorded
+   * since the last checkpoint, for a whole-life trace).
+   */
+  onCheckpoint?: (agentId: string, machine: Machine, put: (key: string, value: Uint8Array) => void) => void
+  /** Called when a machine is created for an agent (deploy, restore). */
+  onMachine?: (agentId: string, machine: Machine) => void
 }
 
 export interface DeployOptions {
@@ -152,6 +161,7 @@ export class AgentRuntime {
       deniedOpcodes: agent.guard.rules.deniedOpcodes,
       trace: agent.trace,
     })
+    this.init.onMachine?.(id, agent.machine)
     this.bus.register(id)
     await this.saveMeta(agent)
     await this.checkpoint(agent, true)
@@ -210,7 +220,10 @@ export class AgentRuntime {
       policy: this.policyFor(agent),
       onCommit: (tx: KvTransaction) => {
         // the checkpoint and the constitution's usage commit in the same batch as the payment
-        if (agent.machine) tx.put(`ckpt/${agent.info.id}`, serializeState(agent.machine, true))
+        if (agent.machine) {
+          tx.put(`ckpt/${agent.info.id}`, serializeState(agent.machine, true))
+          this.init.onCheckpoint?.(agent.info.id, agent.machine, (k, v) => tx.put(k, v))
+        }
         tx.put(`meta/${agent.info.id}`, this.metaBytes(agent))
       },
     }
@@ -225,7 +238,9 @@ export class AgentRuntime {
     if (!m || m.tx) return false
     if (!force && m.gate.calls === a.savedCalls) return false
     a.savedCalls = m.gate.calls
-    await this.store.put(`ckpt/${a.info.id}`, serializeState(m))
+    const ops: KvOp[] = [{ type: 'put', key: `ckpt/${a.info.id}`, value: serializeState(m) }]
+    this.init.onCheckpoint?.(a.info.id, m, (key, value) => ops.push({ type: 'put', key, value }))
+    await this.store.batch(ops)
     return true
   }
 
@@ -258,6 +273,7 @@ export class AgentRuntime {
           deniedOpcodes: meta.constitution.deniedOpcodes,
           trace: a.trace,
         })
+        this.init.onMachine?.(id, a.machine)
         a.info.capabilities = a.machine.program.capabilities
         a.info.gasUsed = a.machine.gasUsed
         const r = a.machine.result()
@@ -299,6 +315,7 @@ export class AgentRuntime {
 
   private launch(a: Agent): void {
     if (a.info.status !== 'running' && a.info.status !== 'held') return
+    if (a.loop) return // still in its loop (e.g. resumed while a host wait was in flight)
     const p = this.loop(a).finally(() => {
       this.loops.delete(p)
       if (a.loop === p) a.loop = null

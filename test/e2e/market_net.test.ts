@@ -91,10 +91,10 @@ describe('the market on four nodes', () => {
     await new Promise((r) => setTimeout(r, 1100)) // the routing service subscribes to the new topic
     for (const n of [B, C, D]) await A.node.connect(n.node.addresses()[0]!)
     await B.node.connect(C.node.addresses()[0]!)
-    await waitFor(() => A.node.pubsub.getSubscribers(topic).length >= 2, 20_000)
-    await waitFor(() => A.node.pubsub.getSubscribers('swarmd/cfp/slow/1').length >= 1, 20_000)
+    await waitFor(() => A.node.pubsub.getSubscribers(topic).length >= 2, 60_000)
+    await waitFor(() => A.node.pubsub.getSubscribers('swarmd/cfp/slow/1').length >= 1, 60_000)
     await A.market.mint(A.agent, 1000, 'test faucet')
-  }, 60_000)
+  }, 180_000)
   afterAll(() => cleanup.run())
 
   it('runs a CFP end to end: VCG picks the cheaper provider, pays the second price by receipt', async () => {

@@ -1,61 +1,8 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
-
-const BIN = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url))
-
-interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function cli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr })
-    })
-  })
-}
-
-interface Daemon {
-  child: ChildProcess
-  ready: string
-  exited: Promise<number | null>
-}
-
-/** Spawn `swarmd start` and wait for its one ready line. */
-function startDaemon(cleanup: Cleanup, args: string[]): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  cleanup.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => reject(new Error(`daemon not ready in time: ${out} ${err}`)), 60_000)
-    child.stderr!.on('data', (d) => {
-      err += String(d)
-    })
-    child.stdout!.on('data', (d) => {
-      out += String(d)
-      const line = out.split('\n').find((l) => l.includes(' ready: '))
-      if (line) {
-        clearTimeout(timer)
-        resolve({ child, ready: line, exited })
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`daemon exited with ${code} before ready: ${out} ${err}`))
-    })
-  })
-}
+import { cli, startDaemon } from './process_helpers.ts'
 
 /** Poll the control API directly (cheaper than a CLI process per poll on a loaded machine). */
 async function apiStatus(repo: string): Promise<{ peers: number } | undefined> {

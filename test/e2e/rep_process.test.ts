@@ -4,64 +4,20 @@
  * others through gossip and move their trust views; a forged report is
  * refused; a restarted daemon keeps its view.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { makeReport, type ReportBody, type SignedReport } from '../../src/reputation/index.ts'
 import { agentKey } from '../unit/reputation/helpers.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
+import { cli, cliJson, startDaemon } from './process_helpers.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/swarmd.js', import.meta.url))
 const LOOP = ['--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--no-mdns']
 
 const req = agentKey(21)
 const good = agentKey(22)
 const bad = agentKey(23)
 const mallory = agentKey(24)
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr })
-    })
-  })
-}
-
-async function json<T>(args: string[]): Promise<T> {
-  const r = await cli([...args, '--json'])
-  if (r.code !== 0) throw new Error(`swarmd ${args.join(' ')} failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as T
-}
-
-function startDaemon(
-  cleanup: Cleanup,
-  args: string[],
-): Promise<{ child: ChildProcess; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  cleanup.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const exited = new Promise((r) => child.once('exit', r))
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error(`daemon not ready: ${out}`)), 30_000)
-    child.stdout!.on('data', (d) => {
-      out += String(d)
-      if (out.includes(' ready: ')) {
-        clearTimeout(timer)
-        resolve({ child, exited })
-      }
-    })
-    child.stderr!.resume()
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`daemon exited with ${code} before ready: ${out}`))
-    })
-  })
-}
 
 interface Shown {
   agentId: string
@@ -103,12 +59,12 @@ describe('reputation on a devnet of daemon processes', () => {
       writeFileSync(cfgFile, JSON.stringify(cfg, null, 2))
     }
     await startDaemon(cleanup, ['--repo', a])
-    const addr = (await json<{ addresses: string[] }>(['status', '--repo', a])).addresses[0]!
+    const addr = (await cliJson<{ addresses: string[] }>(['status', '--repo', a])).addresses[0]!
     await startDaemon(cleanup, ['--repo', b])
     let dc = await startDaemon(cleanup, ['--repo', c])
     for (const r of [b, c]) expect((await cli(['connect', addr, '--repo', r])).code).toBe(0)
     await waitFor(
-      async () => (await json<{ topicPeers: number }>(['rep', 'stats', '--repo', a])).topicPeers >= 2,
+      async () => (await cliJson<{ topicPeers: number }>(['rep', 'stats', '--repo', a])).topicPeers >= 2,
       30_000,
       300,
     )
@@ -119,7 +75,7 @@ describe('reputation on a devnet of daemon processes', () => {
       reportFile(dir, bad, 'success'),
       ...Array.from({ length: 5 }, () => reportFile(dir, bad, 'failure')),
     ]
-    const published = await json<{ result: { status: string }; recipients: number }[]>([
+    const published = await cliJson<{ result: { status: string }; recipients: number }[]>([
       'rep',
       'publish',
       ...files,
@@ -141,7 +97,7 @@ describe('reputation on a devnet of daemon processes', () => {
     expect(forged.stdout).toMatch(/rejected: BAD_SIGNATURE/)
 
     const view = async (r: string) => {
-      const top = await json<{ agents: Shown[] }>(['rep', 'top', '--limit', '10', '--repo', r])
+      const top = await cliJson<{ agents: Shown[] }>(['rep', 'top', '--limit', '10', '--repo', r])
       return { order: top.agents.map((x) => x.agentId), by: new Map(top.agents.map((x) => [x.agentId, x])) }
     }
     for (const r of [b, c]) {

@@ -21,6 +21,7 @@ import {
   agentCardBody,
   Mailbox,
   open,
+  type SessionInfo,
   SessionManager,
   seal,
   signAgentCard,
@@ -53,6 +54,11 @@ export interface LocalAgentEndpoint {
   capabilities?: string[]
   /** Indicative prices by capability, published in the card. */
   priceHints?: Record<string, number>
+  /**
+   * Open sessions in the hybrid post-quantum mode (ML-KEM-768 mixed into Noise);
+   * also advertised in the card. @default config `e2e.postQuantum` (false)
+   */
+  postQuantum?: boolean
   onMessage(msg: InboundMessage): void | Promise<void>
 }
 
@@ -235,6 +241,10 @@ export class E2EService implements NodeService {
 
   // ------------------------------------------------------------ agents
 
+  private postQuantum(ep: LocalAgentEndpoint): boolean {
+    return ep.postQuantum ?? this.node.config.e2e.postQuantum
+  }
+
   private async signCard(ep: LocalAgentEndpoint): Promise<AgentCard> {
     const node = this.node
     const kv = node.kv.sublevel(KV_PREFIXES.e2e).sublevel('seq/')
@@ -249,6 +259,7 @@ export class E2EService implements NodeService {
       addresses: node.addresses(),
       seq,
       ...(ep.priceHints ? { priceHints: ep.priceHints } : {}),
+      ...(this.postQuantum(ep) ? { pq: true } : {}),
     })
     return signAgentCard(ep.keys, body)
   }
@@ -304,6 +315,7 @@ export class E2EService implements NodeService {
       clock: this.node.clock,
       sessionTtlMs: this.node.config.e2e.sessionTtlMs,
       handshakeTimeoutMs: this.node.config.e2e.deliveryTimeoutMs * 4,
+      hybrid: this.postQuantum(ep),
       send: (to, bytes) => this.outbound.transport(ep.agentId, to, bytes),
       lookupCard: (id) => this.cards.lookup(id),
     })
@@ -337,6 +349,11 @@ export class E2EService implements NodeService {
     } catch (err) {
       this.log?.warn('agent onMessage failed', { agent: msg.to, error: err })
     }
+  }
+
+  /** The session a local agent holds with a peer agent (pattern, hybrid mode, expiry), if any. */
+  session(agentId: string, peer: string): SessionInfo | undefined {
+    return this.agents.get(agentId)?.mgr.sessionInfo(peer)
   }
 
   /** Recent messages received by a local agent, newest last. */

@@ -1,7 +1,7 @@
 /**
  * `MarketService`: the market in the daemon. One `Ledger` per node (the
- * reputation service's when it runs, so stake and payments share one
- * ledger), an `AuctionHouse` over it (records under `market/auction/`),
+ * agent host's when it runs, else the reputation service's, so agent
+ * wallets, stake and payments share one ledger), an `AuctionHouse` over it (records under `market/auction/`),
  * advanced by a timer, and the two sides of a CFP:
  *
  *  - requester: `issueCfp` signs a CFP with a local agent's key, opens the
@@ -199,7 +199,12 @@ export class MarketService implements NodeService {
     this.maxBytes = cfg.maxMessageBytes
     const log = node.logger.forComponent('swarmd:market')
     this.log = log
-    const ledger = this.rep?.ledger ?? new Ledger({ store: node.kv, clock: node.clock, node: node.peerId })
+    // One ledger per node: the agent host's (which reputation also uses), else reputation's, else our own.
+    const agents = node.service<NodeService & { ledger?: Ledger }>('agents')
+    const ledger =
+      agents?.ledger ??
+      this.rep?.ledger ??
+      new Ledger({ store: node.kv, clock: node.clock, node: node.peerId })
     this.ledgerRef = ledger
     this.houseRef = new AuctionHouse({
       ledger,
