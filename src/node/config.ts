@@ -11,6 +11,22 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 export type NodeLogLevel = (typeof LOG_LEVELS)[number]
 export const UNKNOWN_TASK_POLICIES = ['hold', 'accept-co-signed', 'accept'] as const
 export type UnknownTaskPolicy = (typeof UNKNOWN_TASK_POLICIES)[number]
+/** Built-in deterministic tasks of the config-driven JS providers (src/node/market/provider.ts). */
+export const MARKET_TASKS = ['echo', 'uppercase', 'word-count'] as const
+export type MarketTask = (typeof MARKET_TASKS)[number]
+
+/** A config-driven JS provider: the node-owned agent bids `cost × (1 + markup)` per unit and runs `task`. */
+export interface MarketProviderConfig {
+  capability: string
+  /** Cost of one unit (credits, whole number >= 0). */
+  cost: number
+  /** Most units it sells per CFP. */
+  units: number
+  /** Margin over cost (0.25 = 25 %). */
+  markup: number
+  /** @default 'echo' */
+  task?: MarketTask
+}
 
 export interface NodeConfig {
   /** libp2p listen multiaddrs (TCP). Port 0 picks a free port. */
@@ -152,6 +168,22 @@ export interface NodeConfig {
       deadlineGraceMs: number
     }
   }
+  /** The market service (docs/market.md, "In the daemon"). */
+  market: {
+    /** JS providers run by the node-owned agent (devnets, tests). */
+    providers: MarketProviderConfig[]
+    /**
+     * How CFPs travel: `flood` (gossipsub topic of the capability: every provider gets it and can bid,
+     * what an auction needs) or `cq` (the Q-routing anycast: one provider, the best known).
+     */
+    routeMode: 'flood' | 'cq'
+    /** How often auctions are advanced (cleared at their deadline, results timed out). */
+    tickMs: number
+    /** What a restarted requester does with auctions still open: `resume` (clear with the stored bids) or `cancel`. */
+    recovery: 'resume' | 'cancel'
+    /** Largest accepted market message (sealed bid, award, result, receipt). */
+    maxMessageBytes: number
+  }
   /** Agents hosted by this node (docs/agents.md). */
   agents: {
     /**
@@ -262,6 +294,13 @@ export const DEFAULT_CONFIG: NodeConfig = {
       deadlineGraceMs: 60_000,
     },
   },
+  market: {
+    providers: [],
+    routeMode: 'flood',
+    tickMs: 100,
+    recovery: 'resume',
+    maxMessageBytes: 256 * 1024,
+  },
   agents: {
     plugins: [],
     allow: {},
@@ -328,6 +367,32 @@ const agentIdList: Leaf = {
   check: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s)),
 }
 const HOUR = 3600_000
+const CAPABILITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$/
+function validProvider(p: unknown): boolean {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return false
+  const o = p as Record<string, unknown>
+  const keys = new Set(['capability', 'cost', 'units', 'markup', 'task'])
+  if (Object.keys(o).some((k) => !keys.has(k))) return false
+  return (
+    typeof o.capability === 'string' &&
+    CAPABILITY_NAME.test(o.capability) &&
+    Number.isSafeInteger(o.cost) &&
+    (o.cost as number) >= 0 &&
+    Number.isSafeInteger(o.units) &&
+    (o.units as number) >= 1 &&
+    (o.units as number) <= 1_000_000 &&
+    typeof o.markup === 'number' &&
+    Number.isFinite(o.markup) &&
+    o.markup >= 0 &&
+    o.markup <= 100 &&
+    (o.task === undefined || (MARKET_TASKS as readonly unknown[]).includes(o.task))
+  )
+}
+const providerList: Leaf = {
+  kind: 'leaf',
+  expect: `a list of {capability, cost, units, markup, task?} (cost a whole number >= 0, units >= 1, markup 0..100, task one of ${MARKET_TASKS.join(', ')})`,
+  check: (v) => Array.isArray(v) && v.length <= 64 && v.every(validProvider),
+}
 const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 const gasRule = (g: unknown): boolean =>
@@ -446,6 +511,13 @@ const SCHEMA: Schema = {
       unbondingDelayMs: int(0, 365 * 24 * HOUR),
       deadlineGraceMs: int(0, 30 * 24 * HOUR),
     },
+  },
+  market: {
+    providers: providerList,
+    routeMode: oneOf(['flood', 'cq']),
+    tickMs: int(10, 60_000),
+    recovery: oneOf(['resume', 'cancel']),
+    maxMessageBytes: int(4096, 16 * 1024 * 1024),
   },
   agents: {
     plugins: pluginList,

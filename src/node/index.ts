@@ -10,6 +10,7 @@
  * - `node.pubsub` (gossipsub), `node.peerScore` (penalise / get), `node.logger`, `node.metrics`
  * - `node.libp2p` (escape hatch), `node.onReady(fn)` (runs after start, before daemon.json)
  * - `node.service<E2EService>('e2e')`: end-to-end agent messaging (registerAgent / send / seal / open / inbox)
+ * - `node.service<MarketService>('market')`: CFPs, auctions, escrow and settlement (issueCfp / registerBidHandler)
  *
  * @example
  * ```ts
@@ -33,6 +34,8 @@ export { Db, KV_PREFIXES, LevelKv } from './db.ts'
 export type { E2EServiceInit, InboundMessage, LocalAgentEndpoint, SendResult } from './e2e/index.ts'
 export { E2E_PROTOCOL, E2EService } from './e2e/index.ts'
 export type { FindOptions, Provider } from './discovery.ts'
+export type { BidHandler, CfpRequest, IssuedCfp, TaskRunner } from './market/index.ts'
+export { MARKET_PROTOCOL, MARKET_SERVICE, MarketService } from './market/index.ts'
 export { CAPABILITY_PREFIX, capabilityCid, checkCapabilityName, Discovery } from './discovery.ts'
 export { DHT_PROTOCOL } from './host.ts'
 export type { NodeMetrics } from './metrics.ts'

@@ -1,0 +1,59 @@
+/**
+ * The provider side's local bid handlers: who on this node bids for which
+ * capability, and the config-driven JS providers (`market.providers`) with
+ * their deterministic built-in tasks. The agent host registers AVM programs
+ * through the same `BidHandler` / `TaskRunner` pair.
+ */
+import type { Award, Cfp, Offer } from '../../market/index.ts'
+import { MAX_OFFERS_PER_BID } from '../../market/index.ts'
+import type { MarketProviderConfig, MarketTask } from '../config.ts'
+
+/** Called for each CFP of the capability: offers (XOR) to bid, or `undefined` to decline. */
+export type BidHandler = (cfp: Cfp) => Promise<{ offers: Offer[] } | undefined>
+/** Called when the bid won: do the work for `payload` (the CFP's payload). */
+export type TaskRunner = (award: Award, payload: unknown) => Promise<{ ok: boolean; output: unknown }>
+
+export interface BidHandlerEntry {
+  capability: string
+  agentId: string
+  bid: BidHandler
+  run: TaskRunner
+}
+
+/** Run one of the built-in deterministic tasks on a CFP payload. */
+export function runBuiltinTask(task: MarketTask, payload: unknown): { ok: boolean; output: unknown } {
+  const text = typeof payload === 'string' ? payload : JSON.stringify(payload ?? null)
+  switch (task) {
+    case 'echo':
+      return { ok: true, output: payload ?? null }
+    case 'uppercase':
+      return { ok: true, output: text.toUpperCase() }
+    case 'word-count':
+      return { ok: true, output: text.split(/\s+/).filter((w) => w.length > 0).length }
+  }
+}
+
+/**
+ * The offers of a JS provider for a CFP: one XOR offer per quantity
+ * 1..min(units, cfp.units) (at most MAX_OFFERS_PER_BID, the largest ones),
+ * each priced `ceil(cost × (1 + markup) × u)`. Declines when even one unit
+ * costs more than the reserve (it could not win).
+ */
+export function jsProviderOffers(p: MarketProviderConfig, cfp: Cfp): { offers: Offer[] } | undefined {
+  const unitPrice = p.cost * (1 + p.markup)
+  if (Math.ceil(unitPrice) > cfp.reserve) return undefined
+  const max = Math.min(p.units, cfp.units)
+  const offers: Offer[] = []
+  for (let u = Math.max(1, max - MAX_OFFERS_PER_BID + 1); u <= max; u++)
+    offers.push({ units: u, price: Math.ceil(unitPrice * u) })
+  return { offers }
+}
+
+export function jsProvider(p: MarketProviderConfig, agentId: string): BidHandlerEntry {
+  return {
+    capability: p.capability,
+    agentId,
+    bid: async (cfp) => jsProviderOffers(p, cfp),
+    run: async (_award, payload) => runBuiltinTask(p.task ?? 'echo', payload),
+  }
+}

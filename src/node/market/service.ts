@@ -1,0 +1,818 @@
+/**
+ * `MarketService`: the market in the daemon. One `Ledger` per node (the
+ * agent host's when it runs, else the reputation service's, so agent
+ * wallets, stake and payments share one ledger), an `AuctionHouse` over it (records under `market/auction/`),
+ * advanced by a timer, and the two sides of a CFP:
+ *
+ *  - requester: `issueCfp` signs a CFP with a local agent's key, opens the
+ *    auction and sends it on the router; sealed bids arrive over
+ *    `/swarmd/market/1.0.0`; at the deadline the house clears (VCG by
+ *    default) and locks escrow; awards go sealed to the winners; a result
+ *    pays (locally, or by a signed receipt sent to the winner's node) or
+ *    refunds; the reputation service learns each task and gets a report.
+ *  - provider: CFPs delivered by the router go to the bid handlers
+ *    registered for their capability (`registerBidHandler`, and the JS
+ *    providers of `market.providers`); bids are signed by the bidding agent
+ *    and sealed to the requester; an award runs the task and returns a
+ *    signed result; a receipt credits the winner once.
+ *
+ * Wire format and size limits: messages.ts. Every inbound message is
+ * validated; a bad one is answered `{ ok: false, code, reason }` and its
+ * sender penalised; nothing thrown by a peer's input escapes.
+ */
+import { randomBytes } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type Logger, SwarmdError, UserError } from '../../common/index.ts'
+import type { AgentCard, AgentKeys } from '../../e2e/index.ts'
+import {
+  acceptReceipt,
+  type AuctionEvent,
+  AuctionHouse,
+  type AuctionRecord,
+  type Award,
+  answerCfp,
+  type Cfp,
+  createCfp,
+  Ledger,
+  MarketError,
+  MarketErrorCode,
+  type MechanismName,
+  type Receipt,
+  resultFor,
+  verifyAward,
+  verifyCfp,
+} from '../../market/index.ts'
+import {
+  checkReportSignatures,
+  makeReport,
+  type Outcome,
+  type SignedReport,
+  signReportAs,
+} from '../../reputation/index.ts'
+import type { E2EService } from '../e2e/index.ts'
+import type { NodeService, SwarmNode } from '../node.ts'
+import { PENALTY } from '../peer-score.ts'
+import type { ReputationService } from '../reputation/index.ts'
+import type { RouteOutcome, RoutingService } from '../routing/index.ts'
+import {
+  checkCard,
+  decodeAck,
+  decodeBody,
+  decodeRoutedCfp,
+  decodeSealed,
+  encodeAck,
+  encodeJson,
+  encodeRoutedCfp,
+  encodeSealed,
+  MARKET_MSG,
+  MARKET_MSG_TYPES,
+  MARKET_PROTOCOL,
+  type MarketAck,
+  type MarketMsgType,
+} from './messages.ts'
+import { type BidHandler, type BidHandlerEntry, jsProvider, type TaskRunner } from './provider.ts'
+import { registerMarketRoutes } from './routes.ts'
+
+export const MARKET_SERVICE = 'market'
+/** Key prefix of the auction records in the node's root store (inside KV_PREFIXES.market). */
+export const AUCTION_PREFIX = 'market/auction/'
+const SEND_TIMEOUT_MS = 5_000
+const SEND_ATTEMPTS = 3
+
+export interface CfpRequest {
+  /** Local agent that signs and pays. @default the node-owned agent */
+  requester?: string
+  capability: string
+  units: number
+  reserve: number
+  /** Bid window. @default 2000 */
+  deadlineMs?: number
+  payload: unknown
+  /** @default 'vcg' */
+  mechanism?: MechanismName
+  /** @default false */
+  negotiation?: boolean
+  resultTimeoutMs?: number
+  /** @default config market.routeMode */
+  routeMode?: 'flood' | 'cq'
+}
+
+export interface IssuedCfp {
+  cfpId: string
+  requester: string
+  closesAt: number
+  route: Pick<RouteOutcome, 'delivered' | 'latencyMs' | 'hops' | 'mode' | 'error' | 'deliveredBy'>
+}
+
+/** A bid this node's agent made (provider side). */
+interface OurBid {
+  cfp: Cfp
+  card: AgentCard
+}
+
+/** An award this node's agent won (provider side). */
+export interface Job {
+  award: Award
+  cfp: Cfp
+  card: AgentCard
+  status: 'running' | 'done'
+  result?: unknown
+  paid?: boolean
+}
+
+export interface MarketStats {
+  issued: number
+  bidsSent: number
+  bidsReceived: number
+  awardsWon: number
+  resultsSent: number
+  receiptsAccepted: number
+  rejected: Record<string, number>
+}
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+export class MarketService implements NodeService {
+  readonly name = MARKET_SERVICE
+  private node: SwarmNode | undefined
+  private log: Logger | undefined
+  private e2eRef: E2EService | undefined
+  private routingRef: RoutingService | undefined
+  private rep: ReputationService | undefined
+  private ledgerRef: Ledger | undefined
+  private houseRef: AuctionHouse | undefined
+  private readonly handlers = new Map<string, BidHandlerEntry[]>()
+  private readonly keys = new Map<string, AgentKeys>()
+  /** Requester side: CFPs waiting for their first bid (router reward). */
+  private readonly firstBid = new Map<string, { t0: number; outcome?: RouteOutcome; capability: string }>()
+  private timer: NodeJS.Timeout | undefined
+  private ticking: Promise<void> | undefined
+  private readonly inflight = new Set<Promise<unknown>>()
+  private readonly listeners = new Set<(ev: AuctionEvent) => void>()
+  private offDeliver: (() => void) | undefined
+  private running = false
+  private readonly routesOn = new WeakSet<SwarmNode>()
+  private maxBytes = 256 * 1024
+  readonly stats: MarketStats = {
+    issued: 0,
+    bidsSent: 0,
+    bidsReceived: 0,
+    awardsWon: 0,
+    resultsSent: 0,
+    receiptsAccepted: 0,
+    rejected: {},
+  }
+
+  // ------------------------------------------------------------ accessors
+
+  get ledger(): Ledger {
+    return this.need(this.ledgerRef)
+  }
+  get house(): AuctionHouse {
+    return this.need(this.houseRef)
+  }
+  private get e2e(): E2EService {
+    return this.need(this.e2eRef)
+  }
+  private get kv() {
+    return this.need(this.node).kv.sublevel('market/')
+  }
+  private need<T>(v: T | undefined): T {
+    if (v === undefined) throw new SwarmdError('UNAVAILABLE', 'the market service is not started')
+    return v
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async start(node: SwarmNode): Promise<void> {
+    if (this.running) return
+    const e2e = node.service<E2EService>('e2e')
+    const routing = node.service<RoutingService>('routing')
+    if (!e2e || !routing)
+      throw new SwarmdError('MARKET_DEPENDENCY', 'the market service needs the e2e and routing services')
+    this.node = node
+    this.e2eRef = e2e
+    this.routingRef = routing
+    this.rep = node.service<ReputationService>('reputation')
+    const cfg = node.config.market
+    this.maxBytes = cfg.maxMessageBytes
+    const log = node.logger.forComponent('swarmd:market')
+    this.log = log
+    // One ledger per node: the agent host's (which reputation also uses), else reputation's, else our own.
+    const agents = node.service<NodeService & { ledger?: Ledger }>('agents')
+    const ledger =
+      agents?.ledger ??
+      this.rep?.ledger ??
+      new Ledger({ store: node.kv, clock: node.clock, node: node.peerId })
+    this.ledgerRef = ledger
+    this.houseRef = new AuctionHouse({
+      ledger,
+      clock: node.clock,
+      keyFor: (id) => this.keys.get(id)?.signing.secretKey,
+      isLocal: (id) => this.e2e.localCard(id) !== undefined,
+      prefix: AUCTION_PREFIX,
+      node: node.peerId,
+    })
+    if (e2e.nodeAgent) await this.keysOf(e2e.nodeAgent)
+    // Requesters of auctions still running (their awards and receipts are signed with these keys).
+    for (const r of await this.house.list({ active: true }))
+      await this.keysOf(r.cfp.requester).catch(() => undefined)
+    await node.wire.handle(
+      MARKET_PROTOCOL,
+      async (env, ctx) => ({
+        type: MARKET_MSG.ACK,
+        payload: encodeAck(await this.handle(env.type as MarketMsgType, env.payload, ctx.peerId)),
+      }),
+      { types: MARKET_MSG_TYPES, maxMessageBytes: this.maxBytes + 4096, maxInboundStreams: 256 },
+    )
+    this.offDeliver = routing.onDeliver((d) => {
+      // Routed CFPs of capabilities nobody here bids on (route probes, other consumers) are not ours.
+      if ((this.handlers.get(d.capability)?.length ?? 0) > 0)
+        this.track(this.onCfp(d.payload, d.origin, d.capability))
+    })
+    this.running = true
+    if (e2e.nodeAgent)
+      for (const p of cfg.providers) {
+        const h = jsProvider(p, e2e.nodeAgent)
+        this.registerBidHandler(h.capability, h.agentId, h.bid, h.run)
+      }
+    if (!this.routesOn.has(node)) {
+      this.routesOn.add(node)
+      registerMarketRoutes(node.control, this)
+    }
+    const events = await this.house.recover(cfg.recovery)
+    log.info('market started', { recovery: cfg.recovery, recovered: events.length })
+    this.onEvents(events)
+    this.track(this.resend())
+    this.timer = setInterval(() => this.tick(), cfg.tickMs)
+    this.timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    clearInterval(this.timer)
+    this.offDeliver?.()
+    await this.node?.wire.unhandle(MARKET_PROTOCOL).catch(() => {})
+    await this.ticking
+    await Promise.race([
+      Promise.allSettled([...this.inflight]),
+      new Promise((r) => setTimeout(r, 2000).unref()),
+    ])
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p
+      .catch((err: unknown) => this.log?.warn('market task failed', { error: err }))
+      .finally(() => this.inflight.delete(q))
+    this.inflight.add(q)
+  }
+
+  private tick(): void {
+    if (this.ticking || !this.running) return
+    this.ticking = this.house
+      .tick()
+      .then((ev) => this.onEvents(ev))
+      .catch((err: unknown) => this.log?.warn('auction tick failed', { error: err }))
+      .finally(() => {
+        this.ticking = undefined
+      })
+  }
+
+  // ------------------------------------------------------------ bid handlers
+
+  /**
+   * Bid for CFPs of `capability` as local agent `agentId` (it must be
+   * registered with the E2E service: bids are sealed from its card). `bid`
+   * returns XOR offers or `undefined` to decline; `run` does the work when
+   * the bid wins. The node provides the capability (DHT + flood topic).
+   * Returns an unregister function.
+   */
+  registerBidHandler(capability: string, agentId: string, bid: BidHandler, run: TaskRunner): () => void {
+    const node = this.need(this.node)
+    const list = this.handlers.get(capability) ?? []
+    const entry: BidHandlerEntry = { capability, agentId, bid, run }
+    list.push(entry)
+    this.handlers.set(capability, list)
+    if (!node.discovery.list().includes(capability))
+      node.discovery
+        .provide(capability)
+        .catch((err: unknown) => this.log?.debug('capability not announced yet', { capability, error: err }))
+    return () => {
+      const l = this.handlers.get(capability) ?? []
+      this.handlers.set(
+        capability,
+        l.filter((x) => x !== entry),
+      )
+    }
+  }
+
+  // ------------------------------------------------------------ requester
+
+  /** Sign a CFP as a local requester agent, open its auction and send it on the router. */
+  async issueCfp(req: CfpRequest): Promise<IssuedCfp> {
+    const node = this.need(this.node)
+    const requester = req.requester ?? this.e2e.nodeAgent
+    if (!requester) throw new UserError('no requester agent: the node-owned agent is disabled')
+    const card = this.e2e.localCard(requester)
+    if (!card) throw new UserError(`requester ${requester.slice(0, 12)}… is not an agent of this node`)
+    const keys = await this.keysOf(requester)
+    const now = node.clock.now()
+    let cfp: Cfp
+    try {
+      cfp = createCfp(
+        { id: requester, secretKey: keys.signing.secretKey },
+        {
+          id: `cfp-${randomBytes(10).toString('hex')}`,
+          capability: req.capability,
+          payload: req.payload,
+          units: req.units,
+          reserve: req.reserve,
+          deadlineMs: req.deadlineMs,
+          mechanism: req.mechanism,
+          negotiation: req.negotiation,
+          resultTimeoutMs: req.resultTimeoutMs,
+        },
+        now,
+      )
+    } catch (err) {
+      if (err instanceof MarketError) throw new UserError(err.message)
+      throw err
+    }
+    const bytes = encodeRoutedCfp(cfp, card)
+    if (bytes.length > this.maxBytes)
+      throw new UserError(`the CFP is ${bytes.length} bytes, more than market.maxMessageBytes`)
+    await this.house.open(cfp)
+    this.stats.issued++
+    const pending = { t0: performance.now(), capability: cfp.capability } as {
+      t0: number
+      outcome?: RouteOutcome
+      capability: string
+    }
+    this.firstBid.set(cfp.id, pending)
+    const outcome = await this.routingRef!.engine.send(cfp.capability, bytes, {
+      mode: req.routeMode ?? node.config.market.routeMode,
+    })
+    pending.outcome = outcome
+    const { delivered, latencyMs, hops, mode, error, deliveredBy } = outcome
+    return {
+      cfpId: cfp.id,
+      requester,
+      closesAt: cfp.issuedAt + cfp.deadlineMs,
+      route: { delivered, latencyMs, hops, mode, error, deliveredBy },
+    }
+  }
+
+  /** Clear an open auction now instead of at its deadline (e.g. once the expected bids are in). */
+  async close(cfpId: string): Promise<AuctionEvent[]> {
+    const events = await this.house.close(cfpId)
+    this.onEvents(events)
+    return events
+  }
+
+  /** Wait until an auction is done or cancelled (or `timeoutMs` passed); returns its record. */
+  async waitSettled(cfpId: string, timeoutMs: number): Promise<AuctionRecord | undefined> {
+    const end = Date.now() + timeoutMs
+    for (;;) {
+      const r = await this.house.get(cfpId)
+      if (!r || r.phase === 'done' || r.phase === 'cancelled' || Date.now() >= end || !this.running) return r
+      await new Promise((res) => setTimeout(res, 50))
+    }
+  }
+
+  /** Mint credits to the node-owned agent (devnets and tests; logged as explicit minting). */
+  async mint(account: string, amount: number, reason: string): Promise<number> {
+    if (account === '' && this.e2e.nodeAgent) account = this.e2e.nodeAgent
+    if (account !== this.e2e.nodeAgent)
+      throw new UserError('only the node-owned agent can be credited by minting on this node')
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new UserError('amount must be a positive integer')
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200)
+      throw new UserError('reason must be a non-empty string (at most 200 characters)')
+    await this.ledger.mint(account, amount, reason)
+    this.log?.info('minted credits', { account, amount, reason })
+    return this.ledger.balance(account)
+  }
+
+  /** The node-owned agent (the default requester and JS provider). */
+  get nodeAgent(): string | undefined {
+    return this.e2eRef?.nodeAgent
+  }
+
+  /** Observe the auction events of this node's auctions (as a requester); returns an unsubscribe function. */
+  onAuctionEvent(fn: (ev: AuctionEvent) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private onEvents(events: AuctionEvent[]): void {
+    for (const ev of events) {
+      for (const fn of this.listeners)
+        try {
+          fn(ev)
+        } catch (err) {
+          this.log?.warn('auction event listener failed', { error: err })
+        }
+      this.track(this.onEvent(ev))
+    }
+  }
+
+  private async onEvent(ev: AuctionEvent): Promise<void> {
+    const log = this.log
+    log?.debug('auction event', { type: ev.type, cfpId: ev.cfpId })
+    if (ev.type === 'awarded') {
+      this.firstBid.delete(ev.cfpId)
+      for (const a of ev.awards) {
+        await this.rep?.registerTask(a.escrowId, a.requester, a.winner).catch(() => {})
+        this.track(this.sendAward(a))
+      }
+    } else if (ev.type === 'paid') {
+      const rec = await this.house.get(ev.cfpId)
+      const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
+      const report = st ? await this.report(st.award, 'success') : undefined
+      if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner, report)
+    } else if (ev.type === 'refunded') {
+      const rec = await this.house.get(ev.cfpId)
+      const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
+      if (st) await this.report(st.award, ev.reason.startsWith('timeout') ? 'timeout' : 'failure')
+    } else if (ev.type === 'no-winner' || ev.type === 'cancelled') this.firstBid.delete(ev.cfpId)
+    else if (ev.type === 'error') log?.warn('auction step failed', { cfpId: ev.cfpId, error: ev.message })
+  }
+
+  private async sendAward(award: Award): Promise<void> {
+    const card = await this.cardOf(award.winner)
+    const own = this.e2e.localCard(award.requester)
+    if (!card || !own) {
+      this.log?.warn('award not sent: no card for the winner', { escrowId: award.escrowId })
+      return
+    }
+    const ack = await this.deliver(MARKET_MSG.AWARD, award.requester, card, { award, card: own })
+    if (ack.ok) await this.kv.put(`sent/award/${award.escrowId}`, enc.encode('1'))
+    else this.log?.warn('award refused', { escrowId: award.escrowId, reason: ack.reason })
+  }
+
+  private async sendReceipt(receipt: Receipt, winner: string, report?: SignedReport): Promise<void> {
+    const card = await this.cardOf(winner)
+    if (!card) return
+    const ack = await this.deliver(
+      MARKET_MSG.RECEIPT,
+      receipt.from,
+      card,
+      report ? { receipt, report } : { receipt },
+    )
+    // A replay answer means the payee already has it (we resent after a restart).
+    if (ack.ok || ack.code === MarketErrorCode.RECEIPT_REPLAY)
+      await this.kv.put(`sent/receipt/${receipt.id}`, enc.encode('1'))
+    else this.log?.warn('receipt refused', { receipt: receipt.id, reason: ack.reason })
+  }
+
+  /** After a restart: re-send awards and receipts that were never acknowledged. */
+  private async resend(): Promise<void> {
+    for (const r of await this.house.list({ active: true }))
+      for (const a of r.awards) {
+        if (a.status === 'locked' && !(await this.kv.get(`sent/award/${a.award.escrowId}`)))
+          await this.sendAward(a.award)
+      }
+    for (const r of await this.house.list())
+      for (const a of r.awards)
+        if (a.receipt && !(await this.kv.get(`sent/receipt/${a.receipt.id}`)))
+          await this.sendReceipt(a.receipt, a.award.winner)
+  }
+
+  /**
+   * Publish the requester's report on an award. A local winner co-signs at
+   * once; a remote winner gets the report with its receipt and publishes the
+   * co-signed version (the reputation service upgrades the one-sided one).
+   */
+  private async report(award: Award, outcome: Outcome): Promise<SignedReport | undefined> {
+    if (!this.rep) return undefined
+    const keys = await this.keysOf(award.requester)
+    const now = this.need(this.node).clock.now()
+    const local = outcome === 'success' && this.e2e.localCard(award.winner) !== undefined
+    const report = makeReport(
+      {
+        taskId: award.escrowId,
+        requester: award.requester,
+        provider: award.winner,
+        outcome,
+        latencyMs: Math.max(0, now - award.issuedAt),
+        rating: outcome === 'success' ? 1 : 0,
+        price: award.payment,
+        issuedAt: now,
+      },
+      keys.signing.secretKey,
+      local ? (await this.keysOf(award.winner)).signing.secretKey : undefined,
+    )
+    await this.rep
+      .publishReport(report)
+      .catch((err: unknown) => this.log?.debug('report not published', { error: err }))
+    return report
+  }
+
+  /** Provider side: co-sign the requester's success report about our paid job, and publish it. */
+  private async coSign(raw: unknown, job: Job): Promise<void> {
+    if (!this.rep || typeof raw !== 'object' || raw === null) return
+    const r = raw as SignedReport
+    const b = r.body
+    const a = job.award
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      b.taskId !== a.escrowId ||
+      b.requester !== a.requester ||
+      b.provider !== a.winner ||
+      b.outcome !== 'success' ||
+      b.price !== a.payment ||
+      r.providerSig !== undefined ||
+      !checkReportSignatures(r).ok
+    )
+      return
+    const keys = await this.keysOf(a.winner)
+    await this.rep
+      .publishReport(signReportAs(r, 'provider', keys.signing.secretKey))
+      .catch((err: unknown) => this.log?.debug('co-signed report not published', { error: err }))
+  }
+
+  // ------------------------------------------------------------ inbound
+
+  /** One inbound market message: validated, dispatched, answered. Never throws. */
+  async handle(type: MarketMsgType, payload: Uint8Array, fromPeer: string): Promise<MarketAck> {
+    const node = this.need(this.node)
+    try {
+      if (!this.running) return { ok: false, code: 'MARKET_STOPPING', reason: 'the market is stopping' }
+      const { to, sealed } = decodeSealed(payload, this.maxBytes)
+      if (!this.e2e.localCard(to))
+        throw new MarketError(MarketErrorCode.BAD_MESSAGE, `no local agent ${to.slice(0, 12)}…`, {
+          action: 'ignore',
+        })
+      let opened: { from: string; payload: Uint8Array }
+      try {
+        opened = this.e2e.open(to, sealed)
+      } catch (err) {
+        throw new MarketError(MarketErrorCode.BAD_MESSAGE, `sealed body does not open: ${String(err)}`, {
+          action: 'penalise',
+        })
+      }
+      const body = decodeBody(opened.payload, this.maxBytes, type)
+      if (type === MARKET_MSG.BID) await this.onBid(to, opened.from, body)
+      else if (type === MARKET_MSG.AWARD) await this.onAward(to, opened.from, body)
+      else if (type === MARKET_MSG.RESULT) await this.onResult(to, opened.from, body)
+      else await this.onReceipt(to, opened.from, body)
+      return { ok: true }
+    } catch (err) {
+      if (!(err instanceof SwarmdError)) {
+        this.log?.warn('market message failed', { type, peer: fromPeer, error: err })
+        return { ok: false, code: 'MARKET_INTERNAL', reason: 'internal error' }
+      }
+      this.stats.rejected[err.code] = (this.stats.rejected[err.code] ?? 0) + 1
+      const action = err.action ?? 'reject'
+      if (fromPeer !== node.peerId && (action === 'penalise' || action === 'reject')) {
+        node.peerScore.penalise(
+          fromPeer,
+          action === 'penalise' ? PENALTY.BAD_SIGNATURE : PENALTY.MALFORMED,
+          `market_${err.code}`,
+        )
+        node.metrics.peerPenaltiesTotal.inc({ reason: `market_${err.code}` })
+      }
+      this.log?.debug('market message rejected', {
+        type,
+        peer: fromPeer,
+        code: err.code,
+        reason: err.message,
+      })
+      return { ok: false, code: err.code, reason: err.message }
+    }
+  }
+
+  private async onBid(to: string, from: string, body: Record<string, unknown>): Promise<void> {
+    const bid = body.bid as { bidder?: unknown; cfpId?: unknown } | undefined
+    if (typeof bid !== 'object' || bid === null) throw badMsg('bid message has no bid')
+    if (bid.bidder !== from) throw badMsg('bid is signed for another agent than its sender', 'penalise')
+    const card = checkCard(body.card, from, 'bid')
+    const rec = typeof bid.cfpId === 'string' ? await this.house.get(bid.cfpId) : undefined
+    if (!rec || rec.cfp.requester !== to)
+      throw new MarketError(MarketErrorCode.UNKNOWN_AUCTION, 'no auction of this agent for the bid', {
+        action: 'ignore',
+      })
+    await this.house.bid(bid)
+    this.stats.bidsReceived++
+    await this.putJson(`card/${from}`, card)
+    const fb = this.firstBid.get(rec.cfp.id)
+    if (fb) {
+      this.firstBid.delete(rec.cfp.id)
+      const out = fb.outcome
+      if (out?.firstHop)
+        this.routingRef?.engine.reward(
+          out.cfpId,
+          fb.capability,
+          out.firstHop,
+          performance.now() - fb.t0,
+          true,
+        )
+    }
+  }
+
+  private async onResult(_to: string, from: string, body: Record<string, unknown>): Promise<void> {
+    const result = body.result as { worker?: unknown } | undefined
+    if (typeof result !== 'object' || result === null) throw badMsg('result message has no result')
+    if (result.worker !== from) throw badMsg('result is signed for another agent than its sender', 'penalise')
+    this.onEvents(await this.house.result(result))
+  }
+
+  // ------------------------------------------------------------ provider
+
+  private async onCfp(bytes: Uint8Array, origin: string, capability: string): Promise<void> {
+    const node = this.need(this.node)
+    let cfp: Cfp
+    let card: AgentCard
+    try {
+      const routed = decodeRoutedCfp(bytes, this.maxBytes)
+      cfp = verifyCfp(routed.cfp, node.clock.now())
+      card = checkCard(routed.card, cfp.requester, 'CFP')
+      if (card.body.node !== origin) throw badMsg('the requester card names another node than the origin')
+      if (cfp.capability !== capability) throw badMsg('the CFP was routed under another capability')
+    } catch (err) {
+      const code = err instanceof SwarmdError ? err.code : 'MARKET_BAD_MESSAGE'
+      this.stats.rejected[code] = (this.stats.rejected[code] ?? 0) + 1
+      if (origin !== node.peerId && !(err instanceof SwarmdError && err.action === 'ignore'))
+        node.peerScore.penalise(origin, PENALTY.MALFORMED, `market_${code}`)
+      this.log?.debug('CFP refused', { origin, error: err })
+      return
+    }
+    for (const h of this.handlers.get(cfp.capability) ?? []) {
+      if (h.agentId === cfp.requester) continue
+      const own = this.e2e.localCard(h.agentId)
+      if (!own) continue
+      try {
+        const answer = await h.bid(cfp)
+        if (!answer || answer.offers.length === 0) continue
+        const keys = await this.keysOf(h.agentId)
+        const bid = await answerCfp(
+          cfp,
+          { id: h.agentId, secretKey: keys.signing.secretKey },
+          () => answer.offers,
+          node.clock.now(),
+        )
+        if (!bid) continue
+        await this.putJson(`bid/${cfp.id}/${h.agentId}`, { cfp, card } satisfies OurBid)
+        const ack = await this.deliver(MARKET_MSG.BID, h.agentId, card, { bid, card: own })
+        if (ack.ok) this.stats.bidsSent++
+        else this.log?.debug('bid refused', { cfpId: cfp.id, reason: ack.reason })
+      } catch (err) {
+        this.log?.warn('bid failed', { cfpId: cfp.id, agent: h.agentId, error: err })
+      }
+    }
+  }
+
+  private async onAward(to: string, from: string, body: Record<string, unknown>): Promise<void> {
+    const award = verifyAward(body.award, { winner: to })
+    if (award.requester !== from) throw badMsg('award is signed by another agent than its sender', 'penalise')
+    const ours = await this.getJson<OurBid>(`bid/${award.cfpId}/${to}`)
+    if (!ours || ours.cfp.requester !== award.requester)
+      throw new MarketError(MarketErrorCode.NOT_AWARDED, `${to.slice(0, 12)}… did not bid on ${award.cfpId}`)
+    const card = checkCard(body.card, from, 'award')
+    const key = `job/${award.escrowId}`
+    const prev = await this.getJson<Job>(key)
+    if (prev) {
+      // A re-sent award (requester restarted): re-send the result if we have one.
+      if (prev.status === 'done' && prev.result !== undefined)
+        this.track(this.deliver(MARKET_MSG.RESULT, to, card, { result: prev.result }))
+      return
+    }
+    const job: Job = { award, cfp: ours.cfp, card, status: 'running' }
+    await this.putJson(key, job)
+    this.stats.awardsWon++
+    await this.rep?.registerTask(award.escrowId, award.requester, award.winner).catch(() => {})
+    this.track(this.runJob(job))
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const node = this.need(this.node)
+    const { award } = job
+    const h = (this.handlers.get(job.cfp.capability) ?? []).find((x) => x.agentId === award.winner)
+    let outcome: { ok: boolean; output: unknown }
+    try {
+      outcome = h
+        ? await h.run(award, job.cfp.payload)
+        : { ok: false, output: 'no handler for the capability' }
+    } catch (err) {
+      outcome = { ok: false, output: `task failed: ${(err as Error).message}` }
+    }
+    if (!this.running) return
+    const keys = await this.keysOf(award.winner)
+    const result = resultFor(
+      award,
+      { id: award.winner, secretKey: keys.signing.secretKey },
+      outcome,
+      node.clock.now(),
+    )
+    const key = `job/${award.escrowId}`
+    const cur = (await this.getJson<Job>(key)) ?? job
+    await this.putJson(key, { ...cur, status: 'done', result })
+    const ack = await this.deliver(MARKET_MSG.RESULT, award.winner, job.card, { result })
+    if (ack.ok) this.stats.resultsSent++
+    else this.log?.warn('result refused', { escrowId: award.escrowId, reason: ack.reason })
+  }
+
+  private async onReceipt(to: string, from: string, body: Record<string, unknown>): Promise<void> {
+    const receipt = body.receipt as { ref?: unknown; from?: unknown } | undefined
+    if (typeof receipt !== 'object' || receipt === null) throw badMsg('receipt message has no receipt')
+    if (receipt.from !== from) throw badMsg('receipt is from another agent than its sender', 'penalise')
+    const job = typeof receipt.ref === 'string' ? await this.getJson<Job>(`job/${receipt.ref}`) : undefined
+    if (!job || job.award.winner !== to)
+      throw new MarketError(MarketErrorCode.BAD_RECEIPT, 'receipt for no award of this agent', {
+        action: 'penalise',
+      })
+    const a = job.award
+    await acceptReceipt(this.ledger, receipt, {
+      from: a.requester,
+      to: a.winner,
+      amount: a.payment,
+      ref: a.escrowId,
+    })
+    this.stats.receiptsAccepted++
+    await this.putJson(`job/${a.escrowId}`, { ...job, paid: true })
+    if (body.report !== undefined) this.track(this.coSign(body.report, job))
+  }
+
+  /** Jobs (awards won by local agents) of one CFP, for `market show` on the provider's node. */
+  async jobsFor(cfpId: string): Promise<Job[]> {
+    const out: Job[] = []
+    for await (const [, v] of this.kv.entries(`job/${cfpId}/`)) out.push(JSON.parse(dec.decode(v)) as Job)
+    return out
+  }
+
+  // ------------------------------------------------------------ transport
+
+  /** Seal `body` from local agent `from` to `toCard`'s agent and send it to its node (or handle it here). */
+  private async deliver(
+    type: MarketMsgType,
+    from: string,
+    toCard: AgentCard,
+    body: unknown,
+  ): Promise<MarketAck> {
+    const node = this.need(this.node)
+    const sealed = this.e2e.seal(from, toCard, encodeJson(body))
+    const payload = encodeSealed(toCard.body.agentId, sealed)
+    const peer = toCard.body.node!
+    if (peer === node.peerId) return this.handle(type, payload, node.peerId)
+    let last = 'not sent'
+    for (let i = 0; i < SEND_ATTEMPTS && this.running; i++) {
+      try {
+        await this.ensureConnected(peer, toCard.body.addresses ?? [])
+        const reply = await node.wire.request(
+          peer,
+          MARKET_PROTOCOL,
+          { type, payload },
+          { timeoutMs: SEND_TIMEOUT_MS },
+        )
+        return decodeAck(reply.payload)
+      } catch (err) {
+        last = (err as Error).message
+        await new Promise((r) => setTimeout(r, 200 * (i + 1)))
+      }
+    }
+    return { ok: false, code: 'MARKET_UNREACHABLE', reason: last }
+  }
+
+  private async ensureConnected(peer: string, addrs: string[]): Promise<void> {
+    const node = this.need(this.node)
+    if (node.libp2p.getConnections(peerIdFromString(peer)).length > 0) return
+    for (const a of addrs) {
+      try {
+        await node.connect(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`)
+        return
+      } catch {
+        // next address
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ storage
+
+  private async keysOf(agentId: string): Promise<AgentKeys> {
+    const k = this.keys.get(agentId)
+    if (k) return k
+    const keys = await this.e2e.loadOrCreateKeys(agentId)
+    if (keys.agentId !== agentId)
+      throw new SwarmdError('MARKET_NO_KEYS', `no keys for agent ${agentId.slice(0, 12)}… on this node`)
+    this.keys.set(agentId, keys)
+    return keys
+  }
+
+  private async cardOf(agentId: string): Promise<AgentCard | undefined> {
+    return this.e2e.localCard(agentId) ?? (await this.getJson<AgentCard>(`card/${agentId}`))
+  }
+
+  private async getJson<T>(key: string): Promise<T | undefined> {
+    const v = await this.kv.get(key)
+    return v ? (JSON.parse(dec.decode(v)) as T) : undefined
+  }
+  private async putJson(key: string, v: unknown): Promise<void> {
+    await this.kv.put(key, enc.encode(JSON.stringify(v)))
+  }
+}
+
+function badMsg(msg: string, action: 'reject' | 'penalise' = 'reject'): MarketError {
+  return new MarketError(MarketErrorCode.BAD_MESSAGE, msg, { action })
+}
