@@ -18,7 +18,7 @@ import type { CipherState } from './cipher-state.ts'
 import type { HandshakePattern, Token } from './patterns.ts'
 import { parseProtocolName } from './patterns.ts'
 import type { KeyPair } from './primitives.ts'
-import { DHLEN, dh, generateKeyPair, HASHES, keyPairFromSecret, TAGLEN } from './primitives.ts'
+import { concat, DHLEN, dh, generateKeyPair, HASHES, keyPairFromSecret, TAGLEN } from './primitives.ts'
 import { SymmetricState } from './symmetric-state.ts'
 
 export interface HandshakeInit {
@@ -184,15 +184,7 @@ export class HandshakeState {
       }
       parts.push(this.ss.encryptAndHash(payload))
       this.advance()
-      let len = 0
-      for (const p of parts) len += p.length
-      const out = new Uint8Array(len)
-      let off = 0
-      for (const p of parts) {
-        out.set(p, off)
-        off += p.length
-      }
-      return out
+      return concat(...parts)
     } catch (err) {
       this.dead = true
       throw err
