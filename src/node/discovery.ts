@@ -248,7 +248,7 @@ export class Discovery {
           if (ev.name !== 'PROVIDER') continue
           for (const p of ev.providers) {
             const id = p.id.toString()
-            const addresses = p.multiaddrs.map((a) => a.toString())
+            const addresses = [...new Set(p.multiaddrs.map((a) => a.toString()))]
             const prev = found.get(id)
             if (!prev) found.set(id, { peerId: id, addresses })
             else if (prev.addresses.length === 0) prev.addresses = addresses
@@ -267,7 +267,7 @@ export class Discovery {
       if (p.addresses.length > 0 || p.peerId === self) continue
       try {
         const peer = await this.c.libp2p.peerStore.get(peerIdFromString(p.peerId))
-        p.addresses = peer.addresses.map((a) => a.multiaddr.toString())
+        p.addresses = [...new Set(peer.addresses.map((a) => a.multiaddr.toString()))]
       } catch {
         // unknown peer: leave empty
       }
