@@ -230,6 +230,7 @@ describe('the market on four nodes', () => {
       payload: 'after restart',
     })
     await waitFor(() => A.market.stats.bidsReceived >= received + 2, 20_000)
+    const aBefore = await A.market.ledger.balance(A.agent)
     await A.node.stop()
     // The deadline passes while A is down.
     await new Promise((r) => setTimeout(r, Math.max(0, issued.closesAt - Date.now()) + 200))
@@ -240,20 +241,28 @@ describe('the market on four nodes', () => {
     expect(rec?.phase).toBe('done')
     expect(rec?.awards[0]?.status).toBe('paid')
     expect(rec?.awards[0]?.output).toBe('AFTER RESTART')
-    await waitFor(async () => (await B.market.ledger.balance(B.agent)) === bBefore + 30)
-    expect(await A.market.ledger.balance(A.agent)).toBe(940)
+    expect(rec?.awards[0]?.award.winner).toBe(B.agent)
+    // Reputation (market.reputation): B's earlier paid job makes it trusted in A's view (recomputed at
+    // restart) while C is still a newcomer, so B's threshold payment rises above C's asking price 30,
+    // up to the reserve. Always raw credits between B's price and the reserve.
+    const paid = rec!.awards[0]!.award.payment
+    expect(paid).toBeGreaterThanOrEqual(30)
+    expect(paid).toBeLessThanOrEqual(100)
+    await waitFor(async () => (await B.market.ledger.balance(B.agent)) === bBefore + paid)
+    expect(await A.market.ledger.balance(A.agent)).toBe(aBefore - paid)
     // Nothing more arrives later (no double payment).
     await new Promise((r) => setTimeout(r, 500))
-    expect(await B.market.ledger.balance(B.agent)).toBe(bBefore + 30)
+    expect(await B.market.ledger.balance(B.agent)).toBe(bBefore + paid)
     const reports = await audits([A, B, C, D])
     for (const r of reports) expect(r.problems).toEqual([])
     expect(auditAcross(reports).ok).toBe(true)
   }, 60_000)
 
   it('drives the market from the CLI: mint, cfp --wait, list, show', async () => {
+    const before = await A.market.ledger.balance(A.agent)
     const m = await cli(A.root, 'market', 'mint', '100', '--reason', 'cli test', '--json')
     expect(m.code).toBe(0)
-    expect(JSON.parse(m.out)).toEqual({ account: A.agent, balance: 1040 })
+    expect(JSON.parse(m.out)).toEqual({ account: A.agent, balance: before + 100 })
     const r = await cli(
       A.root,
       'cfp',
