@@ -19,6 +19,11 @@ export interface BidScoreContext {
   /** The offer being scored and its index in `bid.offers`. */
   offer: Offer
   offerIndex: number
+  /**
+   * Every bidder in this auction's scoring round (identities only, never prices), so a scorer can
+   * prefetch their standing once and normalise per-bidder weights across the auction.
+   */
+  bidders?: readonly string[]
 }
 
 export interface BidScore {
@@ -54,11 +59,12 @@ export async function scoreBids(
 ): Promise<{ scored: ScoredBid[]; dropped: { bidder: string; reason: string }[] }> {
   const scored: ScoredBid[] = []
   const dropped: { bidder: string; reason: string }[] = []
+  const bidders = [...new Set(bids.map((b) => b.bidder))]
   for (const bid of bids) {
     const offers: ScoredOffer[] = []
     const reasons: string[] = []
     for (const [i, offer] of bid.offers.entries()) {
-      const s = await scorer(bid, { cfp, now, offer, offerIndex: i })
+      const s = await scorer(bid, { cfp, now, offer, offerIndex: i, bidders })
       if (!s.admit) {
         reasons.push(s.reason)
         continue

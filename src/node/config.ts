@@ -183,6 +183,13 @@ export interface NodeConfig {
     recovery: 'resume' | 'cancel'
     /** Largest accepted market message (sealed bid, award, result, receipt). */
     maxMessageBytes: number
+    /**
+     * Filter and weight bids by the reputation service's view (docs/market.md, "Reputation in the
+     * auction"): blacklisted, unstaked (for CFPs above `reputation.stake.freeValue`) or distrusted
+     * bidders are refused, the others ranked by price / trust weight. No effect without the
+     * reputation service.
+     */
+    reputation: boolean
   }
   /** Agents hosted by this node (docs/agents.md). */
   agents: {
@@ -300,6 +307,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     tickMs: 100,
     recovery: 'resume',
     maxMessageBytes: 256 * 1024,
+    reputation: true,
   },
   agents: {
     plugins: [],
@@ -518,6 +526,7 @@ const SCHEMA: Schema = {
     tickMs: int(10, 60_000),
     recovery: oneOf(['resume', 'cancel']),
     maxMessageBytes: int(4096, 16 * 1024 * 1024),
+    reputation: bool,
   },
   agents: {
     plugins: pluginList,

@@ -31,6 +31,7 @@ import {
   type AuctionRecord,
   type Award,
   answerCfp,
+  type BidScorer,
   type Cfp,
   createCfp,
   Ledger,
@@ -71,6 +72,8 @@ import {
   type MarketMsgType,
 } from './messages.ts'
 import { type BidHandler, type BidHandlerEntry, jsProvider, type TaskRunner } from './provider.ts'
+import { reputationScorer } from './reputation-scorer.ts'
+import { outcomeRouteCost } from './route-reward.ts'
 import { registerMarketRoutes } from './routes.ts'
 
 export const MARKET_SERVICE = 'market'
@@ -146,6 +149,8 @@ export class MarketService implements NodeService {
   private readonly keys = new Map<string, AgentKeys>()
   /** Requester side: CFPs waiting for their first bid (router reward). */
   private readonly firstBid = new Map<string, { t0: number; outcome?: RouteOutcome; capability: string }>()
+  /** Requester side: router rewards held until the auction's outcome is known (see `rewardRoute`). */
+  private readonly routeRewards = new Map<string, { capability: string; via: string; firstBidMs: number }>()
   private timer: NodeJS.Timeout | undefined
   private ticking: Promise<void> | undefined
   private readonly inflight = new Set<Promise<unknown>>()
@@ -213,6 +218,7 @@ export class MarketService implements NodeService {
       isLocal: (id) => this.e2e.localCard(id) !== undefined,
       prefix: AUCTION_PREFIX,
       node: node.peerId,
+      scorer: this.scorer(cfg.reputation),
     })
     if (e2e.nodeAgent) await this.keysOf(e2e.nodeAgent)
     // Requesters of auctions still running (their awards and receipts are signed with these keys).
@@ -247,6 +253,16 @@ export class MarketService implements NodeService {
     this.track(this.resend())
     this.timer = setInterval(() => this.tick(), cfg.tickMs)
     this.timer.unref()
+  }
+
+  /** The auction's bid scorer: the reputation rule when `market.reputation` and the service are on. */
+  private scorer(enabled: boolean): BidScorer | undefined {
+    const rep = this.rep
+    if (!enabled || !rep) return undefined
+    return reputationScorer({
+      standing: (id) => rep.standing(id),
+      requiredStake: (value) => rep.stake.stake.requiredStake(value),
+    })
   }
 
   async stop(): Promise<void> {
@@ -429,14 +445,38 @@ export class MarketService implements NodeService {
     } else if (ev.type === 'paid') {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
+      if (st) this.rewardRoute(ev.cfpId, 'success', st.award)
       const report = st ? await this.report(st.award, 'success') : undefined
       if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner, report)
     } else if (ev.type === 'refunded') {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
-      if (st) await this.report(st.award, ev.reason.startsWith('timeout') ? 'timeout' : 'failure')
-    } else if (ev.type === 'no-winner' || ev.type === 'cancelled') this.firstBid.delete(ev.cfpId)
-    else if (ev.type === 'error') log?.warn('auction step failed', { cfpId: ev.cfpId, error: ev.message })
+      const outcome = ev.reason.startsWith('timeout') ? 'timeout' : 'failure'
+      if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
+      if (st) await this.report(st.award, outcome)
+    } else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
+      this.firstBid.delete(ev.cfpId)
+      this.rewardRoute(ev.cfpId)
+    } else if (ev.type === 'error') log?.warn('auction step failed', { cfpId: ev.cfpId, error: ev.message })
+  }
+
+  /**
+   * Report a routed CFP to the router once its outcome is known (the first
+   * paid or refunded award; without an award, the plain time to first bid),
+   * scaled by the outcome's quality (`outcomeRouteCost`).
+   */
+  private rewardRoute(cfpId: string, outcome?: Outcome, award?: Award): void {
+    const p = this.routeRewards.get(cfpId)
+    if (!p) return
+    this.routeRewards.delete(cfpId)
+    const now = this.need(this.node).clock.now()
+    const { totalMs, success } = outcomeRouteCost(
+      p.firstBidMs,
+      outcome && award
+        ? { outcome, latencyMs: Math.max(0, now - award.issuedAt), rating: outcome === 'success' ? 1 : 0 }
+        : undefined,
+    )
+    this.routingRef?.engine.reward(cfpId, p.capability, p.via, totalMs, success)
   }
 
   private async sendAward(award: Award): Promise<void> {
@@ -602,13 +642,11 @@ export class MarketService implements NodeService {
       this.firstBid.delete(rec.cfp.id)
       const out = fb.outcome
       if (out?.firstHop)
-        this.routingRef?.engine.reward(
-          out.cfpId,
-          fb.capability,
-          out.firstHop,
-          performance.now() - fb.t0,
-          true,
-        )
+        this.routeRewards.set(rec.cfp.id, {
+          capability: fb.capability,
+          via: out.firstHop,
+          firstBidMs: performance.now() - fb.t0,
+        })
     }
   }
 
