@@ -10,25 +10,14 @@ import {
   ReportIntake,
   TrustEngine,
 } from '../../../src/reputation/index.ts'
-import { agentKey } from '../reputation/helpers.ts'
+import { agentKey, reportBody } from '../reputation/helpers.ts'
 
 const req = agentKey(1)
 const prov = agentKey(2)
 const mallory = agentKey(3)
 
-function body(taskId: string, extra: Partial<ReportBody> = {}): ReportBody {
-  return {
-    taskId,
-    requester: req.id,
-    provider: prov.id,
-    outcome: 'success',
-    latencyMs: 50,
-    rating: 1,
-    price: 10,
-    issuedAt: 10_000,
-    ...extra,
-  }
-}
+const body = (taskId: string, extra: Partial<ReportBody> = {}): ReportBody =>
+  reportBody(req.id, prov.id, taskId, extra)
 
 function setup(opts: { unknownTasks?: UnknownTaskPolicy; burst?: number } = {}) {
   const clock = new ManualClock(10_000)

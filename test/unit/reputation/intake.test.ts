@@ -8,25 +8,14 @@ import {
   type SignedReport,
   TrustEngine,
 } from '../../../src/reputation/index.ts'
-import { agentKey } from './helpers.ts'
+import { agentKey, reportBody } from './helpers.ts'
 
 const req = agentKey(1)
 const prov = agentKey(2)
 const mallory = agentKey(3)
 
-function body(taskId: string, extra: Partial<ReportBody> = {}): ReportBody {
-  return {
-    taskId,
-    requester: req.id,
-    provider: prov.id,
-    outcome: 'success',
-    latencyMs: 50,
-    rating: 1,
-    price: 10,
-    issuedAt: 10_000,
-    ...extra,
-  }
-}
+const body = (taskId: string, extra: Partial<ReportBody> = {}): ReportBody =>
+  reportBody(req.id, prov.id, taskId, extra)
 
 function setup(known: (t: string) => boolean | undefined = () => true) {
   const clock = new ManualClock(10_000)
