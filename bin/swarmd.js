@@ -14,17 +14,16 @@ if (major < 22) {
   process.exit(2)
 }
 
+const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
+const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+// Importing the CLI entry is cheap: command modules (and libp2p) load only when a command runs.
+const { main, commandName } = await import(existsSync(source) ? source : built)
 const args = process.argv.slice(2)
-const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '--repo')
-if (command === 'start') {
+if (commandName(args) === 'start') {
   // A daemon idles for hours: trade a little allocation speed for memory
   // (a 1 MB young generation and V8's size-optimised mode; ~165 -> ~120 MB RSS).
   const v8 = await import('node:v8')
   v8.setFlagsFromString('--max-semi-space-size=1')
   v8.setFlagsFromString('--optimize-for-size')
 }
-
-const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url))
-const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-const { main } = await import(existsSync(source) ? source : built)
 await main(args)

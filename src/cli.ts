@@ -35,7 +35,7 @@ export const COMMAND_MODULES: CommandModule[] = [
 ]
 
 /** The first token of argv that is not a global flag (or its value): the command name. */
-function commandName(argv: string[]): string | undefined {
+export function commandName(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     if (a === '--repo') {
