@@ -26,6 +26,7 @@ import {
   table,
 } from '../../src/cli/command.ts'
 import { UserError, errorMessage } from '../../src/common/errors.ts'
+import { readDaemonInfo, repoPaths } from '../../src/node/repo.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const cli = join(root, 'bin/swarmd.js')
@@ -41,12 +42,6 @@ interface DevnetNode {
 interface DevnetState {
   createdAt: string
   nodes: DevnetNode[]
-}
-interface DaemonInfo {
-  pid: number
-  apiPort: number
-  peerId: string
-  addresses: string[]
 }
 interface NodeStatus {
   peerId: string
@@ -75,12 +70,15 @@ function writeState(dir: string, state: DevnetState): void {
   writeFileSync(statePath(dir), JSON.stringify(state, null, 2))
 }
 
-function readDaemonInfo(repo: string): DaemonInfo | undefined {
-  try {
-    return JSON.parse(readFileSync(join(repo, 'daemon.json'), 'utf8')) as DaemonInfo
-  } catch {
-    return undefined
+/** API tokens by repository (written once by `init`; read once here). */
+const tokens = new Map<string, string>()
+function apiToken(repo: string): string {
+  let t = tokens.get(repo)
+  if (t === undefined) {
+    t = readFileSync(repoPaths(repo).token, 'utf8').trim()
+    tokens.set(repo, t)
   }
+  return t
 }
 
 /**
@@ -96,7 +94,7 @@ async function apiCall<T>(
   const info = readDaemonInfo(repo)
   if (!info) return undefined
   try {
-    const token = readFileSync(join(repo, 'api-token'), 'utf8').trim()
+    const token = apiToken(repo)
     const res = await fetch(`http://127.0.0.1:${info.apiPort}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -1,9 +1,9 @@
 /** CLI commands of the vm subsystem: check, run, replay, breed (offline, no daemon). */
 import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { Level } from 'level'
 import { UserError } from '../common/errors.ts'
-import type { KvOp, KvStore } from '../common/index.ts'
+import type { KvStore } from '../common/index.ts'
+import { Db } from '../node/db.ts'
 import { seededRandom } from '../common/index.ts'
 import {
   assemble,
@@ -42,56 +42,12 @@ async function registry(path: unknown): Promise<PluginRegistry> {
   }
 }
 
-/** A small KvStore over a `level` database (for `vm run --state DIR`). */
-class LevelKv implements KvStore {
-  private readonly db: Level<string, Uint8Array>
-  private readonly prefix: string
-  constructor(db: Level<string, Uint8Array>, prefix = '') {
-    this.db = db
-    this.prefix = prefix
-  }
-  async get(key: string): Promise<Uint8Array | undefined> {
-    return (await this.db.get(this.prefix + key)) ?? undefined
-  }
-  async put(key: string, value: Uint8Array): Promise<void> {
-    await this.db.put(this.prefix + key, value)
-  }
-  async del(key: string): Promise<void> {
-    await this.db.del(this.prefix + key)
-  }
-  async batch(ops: KvOp[]): Promise<void> {
-    await this.db.batch(
-      ops.map((o) =>
-        o.type === 'put'
-          ? { type: 'put' as const, key: this.prefix + o.key, value: o.value }
-          : { type: 'del' as const, key: this.prefix + o.key },
-      ),
-    )
-  }
-  async *entries(prefix: string): AsyncIterable<[string, Uint8Array]> {
-    const full = this.prefix + prefix
-    for await (const [k, v] of this.db.iterator({ gte: full, lt: `${full}\uffff` })) {
-      yield [k.slice(this.prefix.length), v]
-    }
-  }
-  sublevel(prefix: string): KvStore {
-    return new LevelKv(this.db, this.prefix + prefix)
-  }
-}
-
+/** Storage for `vm run --state DIR`: the node's LevelDB controller over DIR. */
 async function openState(dir: string): Promise<{ store: KvStore; close: () => Promise<void> }> {
-  const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' })
-  try {
-    await db.open()
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e)
-    throw new UserError(
-      /lock/i.test(msg) || /LOCK/.test(String((e as { cause?: unknown }).cause))
-        ? `state directory ${dir} is already in use by another process`
-        : `cannot open state directory ${dir}: ${msg}`,
-    )
-  }
-  return { store: new LevelKv(db), close: () => db.close() }
+  const db = await Db.open(dir, {
+    inUse: () => new UserError(`state directory ${dir} is already in use by another process`),
+  })
+  return { store: db.kv, close: () => db.close() }
 }
 
 async function read(path: string | undefined): Promise<string> {

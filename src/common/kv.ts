@@ -66,10 +66,6 @@ export async function getJson<T>(kv: KvStore, key: string): Promise<T | undefine
   return v === undefined ? undefined : (JSON.parse(dec.decode(v)) as T)
 }
 
-export function putJsonOp(key: string, value: unknown): KvOp {
-  return { type: 'put', key, value: enc.encode(JSON.stringify(value)) }
-}
-
 export async function putJson(kv: KvStore, key: string, value: unknown): Promise<void> {
   await kv.put(key, enc.encode(JSON.stringify(value)))
 }

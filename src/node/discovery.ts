@@ -159,7 +159,8 @@ export class Discovery {
    * a peer (so that the first self-query fills it), so a lone node must not
    * start one: it would wait for the whole timeout.
    */
-  private routingTableSize(): number {
+  /** Peers in the DHT routing table. */
+  routingTableSize(): number {
     return (this.c.dht as KadDHT & { routingTable?: { size: number } }).routingTable?.size ?? 0
   }
 

@@ -8,7 +8,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { LevelDatastore } from 'datastore-level'
 import type { Clock, Logger } from '../common/index.ts'
 import { SwarmdError, silentLogger, systemClock, UserError } from '../common/index.ts'
@@ -107,6 +107,10 @@ export class SwarmNode {
     this.peerScore = createPeerScore(this.clock, this.config.peerScore)
     this.control = new ControlServer(init.repo.token, { logger: this.logger, metrics: this.metrics })
     this.services = [...(init.services ?? [])]
+    this.bootstrapPeers = this.config.bootstrap.map((a) => {
+      const addr = multiaddr(a)
+      return { addr, id: addr.getComponents().find((c) => c.name === 'p2p')?.value ?? '' }
+    })
     this.registerControlRoutes()
   }
 
@@ -314,6 +318,8 @@ export class SwarmNode {
   }
 
   private keeping = false
+  /** `config.bootstrap`, parsed once (validated by the config parser: each ends in /p2p/<id>). */
+  private readonly bootstrapPeers: { addr: Multiaddr; id: string }[]
 
   /** Redial bootstrap peers, then known peers, while fewer than `connections.minPeers` are connected. */
   private async keepPeers(): Promise<void> {
@@ -323,15 +329,8 @@ export class SwarmNode {
     this.keeping = true
     try {
       const connected = new Set(host.getPeers().map((p) => p.toString()))
-      const boot = this.config.bootstrap.filter((a) => {
-        const id = multiaddr(a)
-          .getComponents()
-          .find((c) => c.name === 'p2p')?.value
-        return id !== undefined && !connected.has(id) && id !== this.peerId
-      })
-      await Promise.allSettled(
-        boot.map((a) => host.dial(multiaddr(a), { signal: AbortSignal.timeout(5000) })),
-      )
+      const missing = this.bootstrapPeers.filter((b) => !connected.has(b.id) && b.id !== this.peerId)
+      await Promise.allSettled(missing.map((b) => host.dial(b.addr, { signal: AbortSignal.timeout(5000) })))
       if (host.getPeers().length < this.config.connections.minPeers) await this.reconnectKnownPeers()
     } finally {
       this.keeping = false
@@ -396,14 +395,13 @@ export class SwarmNode {
 
   status(): NodeStatus {
     const host = this.libp2p
-    const dht = host.services.dht as typeof host.services.dht & { routingTable?: { size: number } }
     return {
       peerId: this.peerId,
       addresses: this.addresses(),
       peers: host.getPeers().length,
       uptimeMs: this.clock.now() - this.startedAt,
       version: SWARMD_VERSION,
-      dht: { routingTableSize: dht.routingTable?.size ?? 0, mode: dht.getMode() },
+      dht: { routingTableSize: this.discovery.routingTableSize(), mode: host.services.dht.getMode() },
       capabilities: this.discovery.list(),
     }
   }

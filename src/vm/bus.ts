@@ -55,10 +55,6 @@ export class LocalBus implements Messenger {
     this.inbox.set(to, l)
     this.wake(`i:${to}`)
   }
-  isLocal(agent: string): boolean {
-    for (const s of this.channels.values()) if (s.has(agent)) return true
-    return this.inbox.has(agent)
-  }
   register(agent: string): void {
     if (!this.inbox.has(agent)) this.inbox.set(agent, [])
   }

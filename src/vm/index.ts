@@ -43,6 +43,7 @@ export { loadPlugin, loadRegistry, type PluginConfig, type PluginDecl } from './
 export type { HostRecord } from './gate.ts'
 export {
   exportTrace,
+  gasRules,
   offlineHost,
   type ReplayReport,
   replayTrace,

@@ -4,7 +4,7 @@ import { type AsmOptions, assemble } from './asm/assemble.ts'
 import { formatDiagnostic } from './asm/parse.ts'
 import { LocalBus } from './bus.ts'
 import type { RunResult } from './halts.ts'
-import type { Host } from './host.ts'
+import type { Host, PluginHost } from './host.ts'
 import { Machine } from './interp.ts'
 import { defaultRegistry, type PluginRegistry } from './plugins/builtin.ts'
 import type { HostRecord } from './gate.ts'
@@ -122,11 +122,11 @@ function replayHost(agentId: string, gas: GasRules): Host {
   }
 }
 
-/** Gas rules of every plugin the host knows (recorded in the trace header). */
-function gasRules(host: Host, names: Iterable<string>): GasRules {
+/** Gas rules of the named plugins (recorded in the trace header; 10 gas when a plugin sets none). */
+export function gasRules(plugins: Pick<PluginHost, 'get'>, names: Iterable<string>): GasRules {
   const out: GasRules = {}
   for (const n of names) {
-    const p = host.plugins.get(n)
+    const p = plugins.get(n)
     if (p) out[n] = p.gas ?? { base: 10 }
   }
   return out
@@ -178,7 +178,7 @@ export async function exportTrace(m: Machine, source: TraceSource): Promise<stri
     ...(src.asm?.plugins ?? []),
     ...Object.values(src.asm?.pluginOpcodes ?? {}).map((d) => d.plugin),
   ])
-  const pluginGas = { ...gasRules(m.host, names) }
+  const pluginGas = { ...gasRules(m.host.plugins, names) }
   for (const [n, rule] of Object.entries(m.pluginPrices)) if (rule) pluginGas[n] = rule
   const start = m.traceStart ?? undefined
   const rm = replayMachine(

@@ -5,7 +5,7 @@
  * where the live agent is (pc, gas, status); `verified` says it did. The
  * file replays with `swarmd vm replay`.
  */
-import { type AgentRuntime, traceFromRecords } from '../../vm/index.ts'
+import { type AgentRuntime, gasRules, traceFromRecords } from '../../vm/index.ts'
 import type { AgentPlugins } from './plugins.ts'
 import type { HostRecords } from './records.ts'
 
@@ -38,11 +38,7 @@ export async function exportAgentTrace(
       jsonl: '',
     }
   const asm = plugins.asmOptions()
-  const pluginGas: Record<string, { base: number; perKb?: number }> = {}
-  for (const n of plugins.names()) {
-    const p = plugins.get(n)
-    if (p) pluginGas[n] = p.gas ?? { base: 10 }
-  }
+  const pluginGas = gasRules(plugins, plugins.names())
   const hostRecords = await records.all(agentId)
   const { jsonl, machine } = await traceFromRecords({ ...start, agentId, asm }, hostRecords, pluginGas)
   const live = runtime.machine(agentId)

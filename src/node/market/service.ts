@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type Logger, SwarmdError, UserError } from '../../common/index.ts'
+import { getJson, type Logger, putJson, SwarmdError, UserError } from '../../common/index.ts'
 import type { AgentCard, AgentKeys } from '../../e2e/index.ts'
 import {
   acceptReceipt,
@@ -636,7 +636,7 @@ export class MarketService implements NodeService {
       })
     await this.house.bid(bid)
     this.stats.bidsReceived++
-    await this.putJson(`card/${from}`, card)
+    await putJson(this.kv, `card/${from}`, card)
     const fb = this.firstBid.get(rec.cfp.id)
     if (fb) {
       this.firstBid.delete(rec.cfp.id)
@@ -692,7 +692,7 @@ export class MarketService implements NodeService {
           node.clock.now(),
         )
         if (!bid) continue
-        await this.putJson(`bid/${cfp.id}/${h.agentId}`, { cfp, card } satisfies OurBid)
+        await putJson(this.kv, `bid/${cfp.id}/${h.agentId}`, { cfp, card } satisfies OurBid)
         const ack = await this.deliver(MARKET_MSG.BID, h.agentId, card, { bid, card: own })
         if (ack.ok) this.stats.bidsSent++
         else this.log?.debug('bid refused', { cfpId: cfp.id, reason: ack.reason })
@@ -705,12 +705,12 @@ export class MarketService implements NodeService {
   private async onAward(to: string, from: string, body: Record<string, unknown>): Promise<void> {
     const award = verifyAward(body.award, { winner: to })
     if (award.requester !== from) throw badMsg('award is signed by another agent than its sender', 'penalise')
-    const ours = await this.getJson<OurBid>(`bid/${award.cfpId}/${to}`)
+    const ours = await getJson<OurBid>(this.kv, `bid/${award.cfpId}/${to}`)
     if (!ours || ours.cfp.requester !== award.requester)
       throw new MarketError(MarketErrorCode.NOT_AWARDED, `${to.slice(0, 12)}… did not bid on ${award.cfpId}`)
     const card = checkCard(body.card, from, 'award')
     const key = `job/${award.escrowId}`
-    const prev = await this.getJson<Job>(key)
+    const prev = await getJson<Job>(this.kv, key)
     if (prev) {
       // A re-sent award (requester restarted): re-send the result if we have one.
       if (prev.status === 'done' && prev.result !== undefined)
@@ -718,7 +718,7 @@ export class MarketService implements NodeService {
       return
     }
     const job: Job = { award, cfp: ours.cfp, card, status: 'running' }
-    await this.putJson(key, job)
+    await putJson(this.kv, key, job)
     this.stats.awardsWon++
     await this.rep?.registerTask(award.escrowId, award.requester, award.winner).catch(() => {})
     this.track(this.runJob(job))
@@ -745,8 +745,8 @@ export class MarketService implements NodeService {
       node.clock.now(),
     )
     const key = `job/${award.escrowId}`
-    const cur = (await this.getJson<Job>(key)) ?? job
-    await this.putJson(key, { ...cur, status: 'done', result })
+    const cur = (await getJson<Job>(this.kv, key)) ?? job
+    await putJson(this.kv, key, { ...cur, status: 'done', result })
     const ack = await this.deliver(MARKET_MSG.RESULT, award.winner, job.card, { result })
     if (ack.ok) this.stats.resultsSent++
     else this.log?.warn('result refused', { escrowId: award.escrowId, reason: ack.reason })
@@ -756,7 +756,8 @@ export class MarketService implements NodeService {
     const receipt = body.receipt as { ref?: unknown; from?: unknown } | undefined
     if (typeof receipt !== 'object' || receipt === null) throw badMsg('receipt message has no receipt')
     if (receipt.from !== from) throw badMsg('receipt is from another agent than its sender', 'penalise')
-    const job = typeof receipt.ref === 'string' ? await this.getJson<Job>(`job/${receipt.ref}`) : undefined
+    const job =
+      typeof receipt.ref === 'string' ? await getJson<Job>(this.kv, `job/${receipt.ref}`) : undefined
     if (!job || job.award.winner !== to)
       throw new MarketError(MarketErrorCode.BAD_RECEIPT, 'receipt for no award of this agent', {
         action: 'penalise',
@@ -769,7 +770,7 @@ export class MarketService implements NodeService {
       ref: a.escrowId,
     })
     this.stats.receiptsAccepted++
-    await this.putJson(`job/${a.escrowId}`, { ...job, paid: true })
+    await putJson(this.kv, `job/${a.escrowId}`, { ...job, paid: true })
     if (body.report !== undefined) this.track(this.coSign(body.report, job))
   }
 
@@ -839,15 +840,7 @@ export class MarketService implements NodeService {
   }
 
   private async cardOf(agentId: string): Promise<AgentCard | undefined> {
-    return this.e2e.localCard(agentId) ?? (await this.getJson<AgentCard>(`card/${agentId}`))
-  }
-
-  private async getJson<T>(key: string): Promise<T | undefined> {
-    const v = await this.kv.get(key)
-    return v ? (JSON.parse(dec.decode(v)) as T) : undefined
-  }
-  private async putJson(key: string, v: unknown): Promise<void> {
-    await this.kv.put(key, enc.encode(JSON.stringify(v)))
+    return this.e2e.localCard(agentId) ?? (await getJson<AgentCard>(this.kv, `card/${agentId}`))
   }
 }
 

@@ -3,7 +3,7 @@
  * objects, with encode/decode through the project's protobufjs loader. Every
  * decode is defensive: bad bytes or wrong shapes become `WireError('malformed')`.
  */
-import { canonicalJson, sign, verify } from '../../common/index.ts'
+import { sign, verify } from '../../common/index.ts'
 import { decodeMessage, encodeMessage, protoType } from '../wire/codec.ts'
 import { WireError } from '../wire/envelope.ts'
 
@@ -241,9 +241,4 @@ export function decodeAck(b: Uint8Array): RouteAck {
     mode: mode(r.mode),
     dhtLookups: num(r.dht_lookups),
   }
-}
-
-/** For logs and debugging. */
-export function describeCfp(c: RouteCfp): string {
-  return canonicalJson({ cfpId: c.cfpId, capability: c.capability, ttl: c.ttl, path: c.path.length })
 }

@@ -13,15 +13,24 @@ import protobuf from 'protobufjs'
 const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url))
 
 const roots = new Map<string, protobuf.Root>()
+const types = new Map<string, protobuf.Type>()
 
-/** Look up a message type in `proto/<file>`, parsing the file on first use. */
+/**
+ * Look up a message type in `proto/<file>`, parsing the file on first use.
+ * Types are cached: codecs call this on every encode and decode.
+ */
 export function protoType(file: string, name: string): protobuf.Type {
+  const key = `${file}#${name}`
+  let type = types.get(key)
+  if (type) return type
   let root = roots.get(file)
   if (!root) {
     root = protobuf.parse(readFileSync(PROTO_DIR + file, 'utf8'), { keepCase: true }).root
     roots.set(file, root)
   }
-  return root.lookupType(name)
+  type = root.lookupType(name)
+  types.set(key, type)
+  return type
 }
 
 /** Encode a plain object with a message type (fields must already be valid). */

@@ -4,7 +4,7 @@
  * decode defensively, validate. Every failure is a `WireError` whose `reason`
  * says how the peer should be scored.
  */
-import { canonicalJson, SwarmdError, sign, toHex, verify } from '../../common/index.ts'
+import { SwarmdError, sign, toHex, verify } from '../../common/index.ts'
 import { decodeMessage, encodeMessage, protoType } from './codec.ts'
 
 export const ENVELOPE_VERSION = 1
@@ -140,7 +140,7 @@ export interface ValidateOptions {
   checkNonce?: (nonceHex: string, timestamp: number) => boolean
 }
 
-/** Semantic checks of a decoded envelope, in order: sender, timestamp skew, signature, type, replay. */
+/** Semantic checks of a decoded envelope, in order: type, sender, timestamp skew, signature, replay. */
 export function validateEnvelope(env: Envelope, opts: ValidateOptions): void {
   if (opts.types && !opts.types.has(env.type))
     throw new WireError('unsupported', `unexpected type ${env.type}`)
@@ -154,8 +154,6 @@ export function validateEnvelope(env: Envelope, opts: ValidateOptions): void {
   if (!verify(ENVELOPE_DOMAIN, signedBody(body), signature, env.sender)) {
     throw new WireError('bad-signature', 'envelope signature does not verify')
   }
-  if (opts.types && !opts.types.has(env.type))
-    throw new WireError('unsupported', `unexpected type ${env.type}`)
   if (opts.checkNonce && !opts.checkNonce(toHex(env.nonce), env.timestamp)) {
     throw new WireError('replay', 'nonce already seen')
   }
@@ -181,9 +179,4 @@ export function nonceGuard(windowMs: number, max = 100_000): (nonceHex: string, 
     seen.set(nonceHex, ts)
     return true
   }
-}
-
-/** For logs: a short description of an envelope. */
-export function describeEnvelope(env: Envelope): string {
-  return canonicalJson({ type: env.type, bytes: env.payload.length, ts: env.timestamp })
 }
