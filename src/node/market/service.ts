@@ -47,7 +47,10 @@ import {
   verifyCfp,
 } from '../../market/index.ts'
 import {
+  awardProblem,
+  type AwardBody as EvidenceAwardBody,
   checkReportSignatures,
+  type SignedEnvelope,
   makeReport,
   type Outcome,
   type SignedReport,
@@ -77,6 +80,14 @@ import {
 import { type BidHandler, type BidHandlerEntry, jsProvider, type TaskRunner } from './provider.ts'
 import { reputationScorer } from './reputation-scorer.ts'
 import { outcomeRouteCost } from './route-reward.ts'
+import {
+  awardEvidence,
+  type PendingSlash,
+  SLASH_MAX_TRIES,
+  signAttestation,
+  type StakeAttestation,
+  verifyAttestation,
+} from './slashing.ts'
 import { registerMarketRoutes } from './routes.ts'
 
 export const MARKET_SERVICE = 'market'
@@ -325,6 +336,7 @@ export class MarketService implements NodeService {
       .then(async (ev) => {
         this.onEvents(ev)
         await this.sweepEscrows()
+        await this.sweepSlashes()
       })
       .catch((err: unknown) => this.log?.warn('auction tick failed', { error: err }))
       .finally(() => {
@@ -559,6 +571,7 @@ export class MarketService implements NodeService {
       const outcome = ev.reason.startsWith('timeout') ? 'timeout' : 'failure'
       if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
       if (st) await this.report(st.award, outcome)
+      if (st && outcome === 'timeout') await this.claimSlash(st.award)
     } else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
       this.rewardRoute(ev.cfpId)
@@ -709,6 +722,7 @@ export class MarketService implements NodeService {
       if (type === MARKET_MSG.BID) await this.onBid(to, opened.from, body)
       else if (type === MARKET_MSG.AWARD) await this.onAward(to, opened.from, body)
       else if (type === MARKET_MSG.RESULT) await this.onResult(to, opened.from, body)
+      else if (type === MARKET_MSG.SLASH) return await this.slashHere(body.evidence, to, opened.from)
       else await this.onReceipt(to, opened.from, body)
       return { ok: true }
     } catch (err) {
@@ -746,6 +760,14 @@ export class MarketService implements NodeService {
       throw new MarketError(MarketErrorCode.UNKNOWN_AUCTION, 'no auction of this agent for the bid', {
         action: 'ignore',
       })
+    if (body.stake !== undefined && this.rep) {
+      const att = verifyAttestation(body.stake, {
+        agent: from,
+        node: card.body.node!,
+        now: this.need(this.node).clock.now(),
+      })
+      this.rep.noteRemoteStake(from, att)
+    }
     await this.house.bid(bid)
     this.stats.bidsReceived++
     await putJson(this.kv, `card/${from}`, card)
@@ -830,7 +852,13 @@ export class MarketService implements NodeService {
     )
     if (!bid) return { ok: false, code: 'MARKET_NO_BID', reason: 'no valid offer' }
     await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card } satisfies OurBid)
-    const ack = await this.deliver(MARKET_MSG.BID, agentId, card, { bid, card: own })
+    const stake = await this.attest(agentId)
+    const ack = await this.deliver(
+      MARKET_MSG.BID,
+      agentId,
+      card,
+      stake ? { bid, card: own, stake } : { bid, card: own },
+    )
     if (ack.ok) this.stats.bidsSent++
     else this.log?.debug('bid refused', { cfpId: cfp.id, reason: ack.reason })
     return ack
@@ -957,6 +985,113 @@ export class MarketService implements NodeService {
 
   private jobByEscrow(escrowId: string): Promise<Job | undefined> {
     return getJson<Job>(this.kv, `job/${escrowId}`)
+  }
+
+  // ------------------------------------------------------------ stake across nodes (slashing.ts)
+
+  /** This node's signed statement of a local agent's stake (sent with its bids). */
+  private async attest(agentId: string): Promise<StakeAttestation | undefined> {
+    if (!this.rep) return undefined
+    const node = this.need(this.node)
+    const a = await this.rep.stake.stake.account(agentId)
+    return signAttestation(
+      {
+        agent: agentId,
+        node: node.peerId,
+        bonded: a.bonded,
+        ...(a.bondedSince !== undefined && a.bonded > 0 ? { bondedSince: a.bondedSince } : {}),
+        blacklisted: a.blacklisted,
+        at: node.clock.now(),
+      },
+      node.repo.privateKey.raw.subarray(0, 32),
+    )
+  }
+
+  /**
+   * Requester side: a winner missed its result deadline; claim its stake once
+   * the grace period passed (on this ledger for a local winner, else at its node).
+   */
+  private async claimSlash(award: Award): Promise<void> {
+    if (!this.rep) return
+    const keys = await this.keysOf(award.requester)
+    const grace = this.need(this.node).config.reputation.stake.deadlineGraceMs
+    await putJson(this.kv, `slash/${award.escrowId}`, {
+      evidence: awardEvidence(award, keys.signing.secretKey),
+      winner: award.winner,
+      dueAt: award.resultDeadline + grace + 1000,
+      tries: 0,
+    } satisfies PendingSlash)
+  }
+
+  /** Deliver the slash claims that are due (the provider's node slashes; see `onSlash`). */
+  private async sweepSlashes(): Promise<void> {
+    const now = this.need(this.node).clock.now()
+    for await (const [k, v] of this.kv.entries('slash/')) {
+      const p = JSON.parse(dec.decode(v)) as PendingSlash
+      if (p.dueAt > now) continue
+      const escrowId = k.slice('slash/'.length)
+      const card = await this.cardOf(p.winner)
+      let ack: MarketAck
+      if (!card) ack = { ok: false, code: 'MARKET_NO_CARD', reason: 'no card for the winner' }
+      else if (this.e2e.localCard(p.winner))
+        ack = await this.slashHere(p.evidence, p.winner, p.evidence.body.requester)
+      else
+        ack = await this.deliver(MARKET_MSG.SLASH, p.evidence.body.requester, card, { evidence: p.evidence })
+      const final =
+        ack.ok ||
+        ack.code === 'SLASH_DUPLICATE' ||
+        ack.code === 'SLASH_REBUTTED' ||
+        p.tries + 1 >= SLASH_MAX_TRIES
+      if (final) {
+        await this.kv.del(k)
+        this.log?.info(ack.ok ? 'stake slashed for a missed deadline' : 'slash claim ended', {
+          escrowId,
+          winner: p.winner,
+          code: ack.code,
+          reason: ack.reason,
+        })
+      } else await putJson(this.kv, k, { ...p, tries: p.tries + 1, dueAt: now + 5_000 * (p.tries + 1) })
+    }
+  }
+
+  /**
+   * Slash local agent `agent` on the evidence of `raw` (the requester's signed
+   * award), unless this node holds a signed result of it dated before the deadline.
+   */
+  private async slashHere(raw: unknown, agent: string, requester: string): Promise<MarketAck> {
+    if (!this.rep) return { ok: false, code: 'SLASH_UNAVAILABLE', reason: 'no reputation service' }
+    const ev = raw as SignedEnvelope<EvidenceAwardBody>
+    const problem = typeof raw === 'object' && raw !== null ? awardProblem(ev) : 'no evidence'
+    if (problem)
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, `slash evidence: ${problem}`, { action: 'penalise' })
+    if (ev.body.provider !== agent || ev.body.requester !== requester)
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, 'slash evidence names other parties', {
+        action: 'penalise',
+      })
+    const job = await this.jobByEscrow(ev.body.taskId)
+    if (
+      job &&
+      (job.award.requester !== requester || job.award.winner !== agent || job.award.payment !== ev.body.price)
+    )
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, 'slash evidence does not match the award', {
+        action: 'penalise',
+      })
+    const result = job?.result as { issuedAt?: number } | undefined
+    if (job?.status === 'done' && typeof result?.issuedAt === 'number' && result.issuedAt <= ev.body.deadline)
+      return { ok: false, code: 'SLASH_REBUTTED', reason: 'a signed result dated before the deadline exists' }
+    try {
+      const rec = await this.rep.stake.slashMissedDeadline(ev)
+      this.log?.warn('agent slashed for a missed deadline', {
+        agent,
+        task: ev.body.taskId,
+        amount: rec.amount,
+        record: rec.id,
+      })
+      return { ok: true }
+    } catch (err) {
+      if (err instanceof SwarmdError) return { ok: false, code: err.code, reason: err.message }
+      throw err
+    }
   }
 
   // ------------------------------------------------------------ AVM escrow (ESCROW_CREATE/RELEASE/REFUND)
