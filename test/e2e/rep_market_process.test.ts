@@ -151,10 +151,9 @@ describe('a failing provider on a devnet of daemon processes', () => {
       if (rec.bidCount === 2) expect(rec.dropped?.map((x) => x.bidder)).toContain(bad)
     }
 
-    // Trust: the requester's view counts the timeout against `bad`; every view ranks `good` above it.
-    // The observer D accepts only co-signed reports of tasks it does not know (the default
-    // `reputation.unknownTasks: accept-co-signed`), so the one-sided timeout report stops at the
-    // parties' nodes; `bad`'s blacklisting reaches every requester through B's stake attestations.
+    // Trust: the timeout report reaches the observer D too, although D knows nothing of the task and
+    // `bad` never co-signs it: it carries the requester's signed award and `bad`'s own signed bid.
+    // Every view ranks `good` above `bad`; the requester's also counts the timeout as distrust.
     const seen: Record<string, unknown> = {}
     for (const repo of [a, d])
       await waitFor(
@@ -165,7 +164,8 @@ describe('a failing provider on a devnet of daemon processes', () => {
           return (
             y.reports.asProvider >= 3 &&
             y.relativeTrust > x.relativeTrust &&
-            (repo !== a || (x.reports.asProvider >= 1 && x.distrust > y.distrust))
+            x.reports.asProvider >= 1 &&
+            (repo !== a || x.distrust > y.distrust)
           )
         },
         30_000,

@@ -668,6 +668,11 @@ export class MarketService implements NodeService {
       keys.signing.secretKey,
       local ? (await this.keysOf(award.winner)).signing.secretKey : undefined,
     )
+    if (outcome !== 'success') {
+      // The winner will not co-sign a failure: attach the proof that the task existed for third parties.
+      const bid = (await this.house.bids(award.cfpId)).find((b) => b.bidder === award.winner)
+      if (bid) report.taskEvidence = { award: awardEvidence(award, keys.signing.secretKey), bid }
+    }
     await this.rep
       .publishReport(report)
       .catch((err: unknown) => this.log?.debug('report not published', { error: err }))
