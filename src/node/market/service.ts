@@ -22,7 +22,15 @@
  */
 import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { getJson, type Logger, putJson, SwarmdError, UserError } from '../../common/index.ts'
+import {
+  cryptoRandom,
+  getJson,
+  type Logger,
+  putJson,
+  type Random,
+  SwarmdError,
+  UserError,
+} from '../../common/index.ts'
 import type { AgentCard, AgentKeys } from '../../e2e/index.ts'
 import {
   acceptReceipt,
@@ -51,6 +59,8 @@ import {
   type AwardBody as EvidenceAwardBody,
   checkReportSignatures,
   type SignedEnvelope,
+  StrangerPolicy,
+  bidScorer,
   makeReport,
   type Outcome,
   type SignedReport,
@@ -174,8 +184,18 @@ export interface MarketStats {
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
+export interface MarketServiceInit {
+  /** Draws of the adaptive stranger policy. @default cryptoRandom */
+  random?: Random
+}
+
 export class MarketService implements NodeService {
   readonly name = MARKET_SERVICE
+  private readonly random: Random
+
+  constructor(init: MarketServiceInit = {}) {
+    this.random = init.random ?? cryptoRandom
+  }
   private node: SwarmNode | undefined
   private log: Logger | undefined
   private e2eRef: E2EService | undefined
@@ -187,6 +207,8 @@ export class MarketService implements NodeService {
   /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
   private readonly offered = new Map<string, OurBid & { closesAt: number }>()
   private lastEscrowSweep = 0
+  /** The adaptive stranger policy (config `reputation.newcomers.adaptive`), fed with newcomer outcomes. */
+  private strangers: StrangerPolicy | undefined
   private readonly keys = new Map<string, AgentKeys>()
   /** Requester side: CFPs waiting for their first bid (router reward). */
   private readonly firstBid = new Map<string, { t0: number; outcome?: RouteOutcome; capability: string }>()
@@ -303,9 +325,15 @@ export class MarketService implements NodeService {
   private scorer(enabled: boolean): BidScorer | undefined {
     const rep = this.rep
     if (!enabled || !rep) return undefined
+    const n = this.need(this.node).config.reputation.newcomers
+    this.strangers = n.adaptive ? new StrangerPolicy() : undefined
     return reputationScorer({
       standing: (id) => rep.standing(id),
       requiredStake: (value) => rep.stake.stake.requiredStake(value),
+      rule: bidScorer({ newcomers: n.admit, minTrust: n.minTrust, newcomerBondAgeMs: n.bondAgeMs }),
+      ...(this.strangers
+        ? { strangers: { policy: this.strangers, coin: () => this.random.next(), minTrust: n.minTrust } }
+        : {}),
     })
   }
 
@@ -563,6 +591,7 @@ export class MarketService implements NodeService {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
       if (st) this.rewardRoute(ev.cfpId, 'success', st.award)
+      if (st) await this.recordStranger(st.award.winner, true)
       const report = st ? await this.report(st.award, 'success') : undefined
       if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner, report)
     } else if (ev.type === 'refunded') {
@@ -572,6 +601,7 @@ export class MarketService implements NodeService {
       if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
       if (st) await this.report(st.award, outcome)
       if (st && outcome === 'timeout') await this.claimSlash(st.award)
+      if (st) await this.recordStranger(st.award.winner, false)
     } else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
       this.rewardRoute(ev.cfpId)
@@ -990,6 +1020,14 @@ export class MarketService implements NodeService {
 
   private jobByEscrow(escrowId: string): Promise<Job | undefined> {
     return getJson<Job>(this.kv, `job/${escrowId}`)
+  }
+
+  /** Feed the stranger policy with the outcome of an award to a newcomer. */
+  private async recordStranger(winner: string, success: boolean): Promise<void> {
+    if (!this.strangers || !this.rep) return
+    const s = await this.rep.standing(winner)
+    if (s.relativeTrust < this.need(this.node).config.reputation.newcomers.minTrust)
+      this.strangers.record(success)
   }
 
   // ------------------------------------------------------------ stake across nodes (slashing.ts)
