@@ -910,6 +910,8 @@ export class MarketService implements NodeService {
     if (o.closesAt <= this.need(this.node).clock.now())
       throw new UserError(`the bid window of ${cfpId} is closed`)
     if (o.cfp.requester === agentId) throw new UserError('an agent cannot bid on its own CFP')
+    if (!(this.handlers.get(o.cfp.capability) ?? []).some((h) => h.agentId === agentId))
+      throw new UserError(`this agent does not provide ${o.cfp.capability} (declare it with .capability)`)
     if (offers.length === 0) return false
     const ack = await this.sendBid(agentId, o.cfp, o.card, offers)
     if (!ack.ok) throw new UserError(`bid refused: ${ack.reason}`)
