@@ -38,9 +38,11 @@ import {
   MarketError,
   MarketErrorCode,
   type MechanismName,
+  type NegotiationAct,
   type Offer,
   type Receipt,
   releaseByReceipt,
+  type Terms,
   signReceipt,
   resultFor,
   verifyAward,
@@ -74,7 +76,14 @@ import {
   type MarketAck,
   type MarketMsgType,
 } from './messages.ts'
-import { type BidHandler, type BidHandlerEntry, jsProvider, type TaskRunner } from './provider.ts'
+import { Negotiations, type RequesterNegotiations } from './negotiate.ts'
+import {
+  type BidHandler,
+  type BidHandlerEntry,
+  jsProvider,
+  type NegotiationPolicy,
+  type TaskRunner,
+} from './provider.ts'
 import { reputationScorer } from './reputation-scorer.ts'
 import { outcomeRouteCost } from './route-reward.ts'
 import { registerMarketRoutes } from './routes.ts'
@@ -138,6 +147,7 @@ export interface IssuedCfp {
 interface OurBid {
   cfp: Cfp
   card: AgentCard
+  offers?: Offer[]
 }
 
 /** An award this node's agent won (provider side). */
@@ -172,6 +182,7 @@ export class MarketService implements NodeService {
   private rep: ReputationService | undefined
   private ledgerRef: Ledger | undefined
   private houseRef: AuctionHouse | undefined
+  private negotiations: Negotiations | undefined
   private readonly handlers = new Map<string, BidHandlerEntry[]>()
   /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
   private readonly offered = new Map<string, OurBid & { closesAt: number }>()
@@ -252,6 +263,20 @@ export class MarketService implements NodeService {
       prefix: AUCTION_PREFIX,
       node: node.peerId,
       scorer: this.scorer(cfg.reputation),
+      negotiationWindowMs: cfg.negotiation.windowMs,
+    })
+    this.negotiations = new Negotiations({
+      kv: this.kv,
+      house: this.houseRef,
+      clock: node.clock,
+      config: cfg.negotiation,
+      keysOf: (id) => this.keysOf(id),
+      cardOf: (id) => this.cardOf(id),
+      send: (from, to, body) => this.deliver(MARKET_MSG.NEGOTIATE, from, to, body),
+      handlerFor: (cap, agent) => this.handlers.get(cap)?.find((h) => h.agentId === agent),
+      emit: (events) => this.onEvents(events),
+      track: (p) => this.track(p),
+      log,
     })
     if (e2e.nodeAgent) await this.keysOf(e2e.nodeAgent)
     // Requesters of auctions still running (their awards and receipts are signed with these keys).
@@ -274,12 +299,13 @@ export class MarketService implements NodeService {
     if (e2e.nodeAgent)
       for (const p of cfg.providers) {
         const h = jsProvider(p, e2e.nodeAgent)
-        this.registerBidHandler(h.capability, h.agentId, h.bid, h.run)
+        this.registerBidHandler(h.capability, h.agentId, h.bid, h.run, h.negotiate)
       }
     if (!this.routesOn.has(node)) {
       this.routesOn.add(node)
       registerMarketRoutes(node.control, this)
     }
+    if (cfg.recovery === 'resume') await this.negotiations.recover()
     const events = await this.house.recover(cfg.recovery)
     log.info('market started', { recovery: cfg.recovery, recovered: events.length })
     this.onEvents(events)
@@ -303,6 +329,7 @@ export class MarketService implements NodeService {
     this.running = false
     clearInterval(this.timer)
     this.offDeliver?.()
+    this.negotiations?.stop()
     await this.node?.wire.unhandle(MARKET_PROTOCOL).catch(() => {})
     await this.ticking
     await Promise.race([
@@ -324,6 +351,7 @@ export class MarketService implements NodeService {
       .tick()
       .then(async (ev) => {
         this.onEvents(ev)
+        this.negotiations?.tick()
         await this.sweepEscrows()
       })
       .catch((err: unknown) => this.log?.warn('auction tick failed', { error: err }))
@@ -338,13 +366,20 @@ export class MarketService implements NodeService {
    * Bid for CFPs of `capability` as local agent `agentId` (it must be
    * registered with the E2E service: bids are sealed from its card). `bid`
    * returns XOR offers or `undefined` to decline; `run` does the work when
-   * the bid wins. The node provides the capability (DHT + flood topic).
-   * Returns an unregister function.
+   * the bid wins; `negotiate` says how it answers a negotiation (default:
+   * accept at or above its asking price). The node provides the capability
+   * (DHT + flood topic). Returns an unregister function.
    */
-  registerBidHandler(capability: string, agentId: string, bid: BidHandler, run: TaskRunner): () => void {
+  registerBidHandler(
+    capability: string,
+    agentId: string,
+    bid: BidHandler,
+    run: TaskRunner,
+    negotiate?: NegotiationPolicy,
+  ): () => void {
     const node = this.need(this.node)
     const list = this.handlers.get(capability) ?? []
-    const entry: BidHandlerEntry = { capability, agentId, bid, run }
+    const entry: BidHandlerEntry = { capability, agentId, bid, run, negotiate }
     list.push(entry)
     this.handlers.set(capability, list)
     if (!node.discovery.list().includes(capability))
@@ -559,7 +594,8 @@ export class MarketService implements NodeService {
       const outcome = ev.reason.startsWith('timeout') ? 'timeout' : 'failure'
       if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
       if (st) await this.report(st.award, outcome)
-    } else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
+    } else if (ev.type === 'cleared') await this.negotiations?.onCleared(ev.cfpId, ev.negotiateUntil)
+    else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
       this.rewardRoute(ev.cfpId)
     } else if (ev.type === 'error') log?.warn('auction step failed', { cfpId: ev.cfpId, error: ev.message })
@@ -709,6 +745,7 @@ export class MarketService implements NodeService {
       if (type === MARKET_MSG.BID) await this.onBid(to, opened.from, body)
       else if (type === MARKET_MSG.AWARD) await this.onAward(to, opened.from, body)
       else if (type === MARKET_MSG.RESULT) await this.onResult(to, opened.from, body)
+      else if (type === MARKET_MSG.NEGOTIATE) await this.negotiations!.onMessage(to, opened.from, body)
       else await this.onReceipt(to, opened.from, body)
       return { ok: true }
     } catch (err) {
@@ -829,7 +866,7 @@ export class MarketService implements NodeService {
       node.clock.now(),
     )
     if (!bid) return { ok: false, code: 'MARKET_NO_BID', reason: 'no valid offer' }
-    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card } satisfies OurBid)
+    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card, offers: bid.offers } satisfies OurBid)
     const ack = await this.deliver(MARKET_MSG.BID, agentId, card, { bid, card: own })
     if (ack.ok) this.stats.bidsSent++
     else this.log?.debug('bid refused', { cfpId: cfp.id, reason: ack.reason })
@@ -851,6 +888,24 @@ export class MarketService implements NodeService {
     const ack = await this.sendBid(agentId, o.cfp, o.card, offers)
     if (!ack.ok) throw new UserError(`bid refused: ${ack.reason}`)
     return true
+  }
+
+  /**
+   * Answer a negotiation local agent `agentId` takes part in as a winning
+   * bidder (the AVM's NEGOTIATE): see `Negotiations.answerAs`.
+   */
+  negotiateAs(
+    agentId: string,
+    negotiationId: string,
+    act: NegotiationAct,
+    terms?: Partial<Terms>,
+  ): Promise<boolean> {
+    return this.need(this.negotiations).answerAs(agentId, negotiationId, act, terms)
+  }
+
+  /** The requester's negotiations of a CFP (`market show`). */
+  negotiationsOf(cfpId: string): Promise<RequesterNegotiations | undefined> {
+    return this.need(this.negotiations).requesterSide(cfpId)
   }
 
   private async onAward(to: string, from: string, body: Record<string, unknown>): Promise<void> {
