@@ -421,8 +421,9 @@ export class Ledger implements Wallet {
   // ------------------------------------------------------------------ audit
 
   /** Recompute every total from the stored records and check the invariants. */
+  /** Check conservation; serialised with this ledger's writes, so it reads one consistent state. */
   async audit(): Promise<LedgerReport> {
-    return auditLedger(this.store, this.prefix, this.clock.now(), this.node)
+    return this.exclusive(() => auditLedger(this.store, this.prefix, this.clock.now(), this.node))
   }
 
   // -------------------------------------------------------------- internals

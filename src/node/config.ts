@@ -165,6 +165,16 @@ export interface NodeConfig {
      * signed report; one-sided ones weigh half). See docs/reputation.md.
      */
     unknownTasks: UnknownTaskPolicy
+    /** Bidders below `minTrust` relative trust are newcomers (docs/reputation.md, "Newcomers in the live auction"). */
+    newcomers: {
+      /** Admit newcomers at all (at the floor weight, with the stake a CFP requires). */
+      admit: boolean
+      minTrust: number
+      /** A newcomer's bond must be at least this old (whitewashers pay bond × seasoning per identity). */
+      bondAgeMs: number
+      /** The adaptive stranger policy: admit newcomers beside trusted bidders only at the newcomer success rate. */
+      adaptive: boolean
+    }
     /** Report gossip rate limit per sending peer: token refill per second and bucket size. */
     ratePerSecond: number
     burst: number
@@ -314,6 +324,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     preTrusted: [],
     trustIntervalMs: 10_000,
     unknownTasks: 'accept-co-signed',
+    newcomers: { admit: true, minTrust: 0.001, bondAgeMs: 0, adaptive: false },
     ratePerSecond: 5,
     burst: 50,
     holdMs: 30_000,
@@ -543,6 +554,12 @@ const SCHEMA: Schema = {
       kind: 'leaf',
       expect: `one of ${UNKNOWN_TASK_POLICIES.join(', ')}`,
       check: (v) => typeof v === 'string' && (UNKNOWN_TASK_POLICIES as readonly string[]).includes(v),
+    },
+    newcomers: {
+      admit: bool,
+      minTrust: num(0, 1000),
+      bondAgeMs: int(0, 365 * 24 * HOUR),
+      adaptive: bool,
     },
     ratePerSecond: int(1, 100_000),
     burst: int(1, 1_000_000),

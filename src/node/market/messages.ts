@@ -34,6 +34,8 @@ export const MARKET_MSG = {
   RESULT: 'market.result',
   RECEIPT: 'market.receipt',
   NEGOTIATE: 'market.negotiate',
+  /** A slash claim: the requester's signed award whose result deadline passed (slashing.ts). */
+  SLASH: 'market.slash',
   ACK: 'market.ack',
 } as const
 export type MarketMsgType = (typeof MARKET_MSG)[Exclude<keyof typeof MARKET_MSG, 'ACK'>]
@@ -43,6 +45,7 @@ export const MARKET_MSG_TYPES: MarketMsgType[] = [
   MARKET_MSG.RESULT,
   MARKET_MSG.RECEIPT,
   MARKET_MSG.NEGOTIATE,
+  MARKET_MSG.SLASH,
 ]
 
 export interface MarketAck {

@@ -22,7 +22,15 @@
  */
 import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { getJson, type Logger, putJson, SwarmdError, UserError } from '../../common/index.ts'
+import {
+  cryptoRandom,
+  getJson,
+  type Logger,
+  putJson,
+  type Random,
+  SwarmdError,
+  UserError,
+} from '../../common/index.ts'
 import type { AgentCard, AgentKeys } from '../../e2e/index.ts'
 import {
   acceptReceipt,
@@ -49,7 +57,12 @@ import {
   verifyCfp,
 } from '../../market/index.ts'
 import {
+  awardProblem,
+  type AwardBody as EvidenceAwardBody,
   checkReportSignatures,
+  type SignedEnvelope,
+  StrangerPolicy,
+  bidScorer,
   makeReport,
   type Outcome,
   type SignedReport,
@@ -86,6 +99,14 @@ import {
 } from './provider.ts'
 import { reputationScorer } from './reputation-scorer.ts'
 import { outcomeRouteCost } from './route-reward.ts'
+import {
+  awardEvidence,
+  type PendingSlash,
+  SLASH_MAX_TRIES,
+  signAttestation,
+  type StakeAttestation,
+  verifyAttestation,
+} from './slashing.ts'
 import { registerMarketRoutes } from './routes.ts'
 
 export const MARKET_SERVICE = 'market'
@@ -173,8 +194,18 @@ export interface MarketStats {
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
+export interface MarketServiceInit {
+  /** Draws of the adaptive stranger policy. @default cryptoRandom */
+  random?: Random
+}
+
 export class MarketService implements NodeService {
   readonly name = MARKET_SERVICE
+  private readonly random: Random
+
+  constructor(init: MarketServiceInit = {}) {
+    this.random = init.random ?? cryptoRandom
+  }
   private node: SwarmNode | undefined
   private log: Logger | undefined
   private e2eRef: E2EService | undefined
@@ -187,6 +218,8 @@ export class MarketService implements NodeService {
   /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
   private readonly offered = new Map<string, OurBid & { closesAt: number }>()
   private lastEscrowSweep = 0
+  /** The adaptive stranger policy (config `reputation.newcomers.adaptive`), fed with newcomer outcomes. */
+  private strangers: StrangerPolicy | undefined
   private readonly keys = new Map<string, AgentKeys>()
   /** Requester side: CFPs waiting for their first bid (router reward). */
   private readonly firstBid = new Map<string, { t0: number; outcome?: RouteOutcome; capability: string }>()
@@ -318,9 +351,15 @@ export class MarketService implements NodeService {
   private scorer(enabled: boolean): BidScorer | undefined {
     const rep = this.rep
     if (!enabled || !rep) return undefined
+    const n = this.need(this.node).config.reputation.newcomers
+    this.strangers = n.adaptive ? new StrangerPolicy() : undefined
     return reputationScorer({
       standing: (id) => rep.standing(id),
       requiredStake: (value) => rep.stake.stake.requiredStake(value),
+      rule: bidScorer({ newcomers: n.admit, minTrust: n.minTrust, newcomerBondAgeMs: n.bondAgeMs }),
+      ...(this.strangers
+        ? { strangers: { policy: this.strangers, coin: () => this.random.next(), minTrust: n.minTrust } }
+        : {}),
     })
   }
 
@@ -353,6 +392,7 @@ export class MarketService implements NodeService {
         this.onEvents(ev)
         this.negotiations?.tick()
         await this.sweepEscrows()
+        await this.sweepSlashes()
       })
       .catch((err: unknown) => this.log?.warn('auction tick failed', { error: err }))
       .finally(() => {
@@ -586,6 +626,7 @@ export class MarketService implements NodeService {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
       if (st) this.rewardRoute(ev.cfpId, 'success', st.award)
+      if (st) await this.recordStranger(st.award.winner, true)
       const report = st ? await this.report(st.award, 'success') : undefined
       if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner, report)
     } else if (ev.type === 'refunded') {
@@ -594,6 +635,8 @@ export class MarketService implements NodeService {
       const outcome = ev.reason.startsWith('timeout') ? 'timeout' : 'failure'
       if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
       if (st) await this.report(st.award, outcome)
+      if (st && outcome === 'timeout') await this.claimSlash(st.award)
+      if (st) await this.recordStranger(st.award.winner, false)
     } else if (ev.type === 'cleared') await this.negotiations?.onCleared(ev.cfpId, ev.negotiateUntil)
     else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
@@ -691,6 +734,11 @@ export class MarketService implements NodeService {
       keys.signing.secretKey,
       local ? (await this.keysOf(award.winner)).signing.secretKey : undefined,
     )
+    if (outcome !== 'success') {
+      // The winner will not co-sign a failure: attach the proof that the task existed for third parties.
+      const bid = (await this.house.bids(award.cfpId)).find((b) => b.bidder === award.winner)
+      if (bid) report.taskEvidence = { award: awardEvidence(award, keys.signing.secretKey), bid }
+    }
     await this.rep
       .publishReport(report)
       .catch((err: unknown) => this.log?.debug('report not published', { error: err }))
@@ -746,6 +794,7 @@ export class MarketService implements NodeService {
       else if (type === MARKET_MSG.AWARD) await this.onAward(to, opened.from, body)
       else if (type === MARKET_MSG.RESULT) await this.onResult(to, opened.from, body)
       else if (type === MARKET_MSG.NEGOTIATE) await this.negotiations!.onMessage(to, opened.from, body)
+      else if (type === MARKET_MSG.SLASH) return await this.slashHere(body.evidence, to, opened.from)
       else await this.onReceipt(to, opened.from, body)
       return { ok: true }
     } catch (err) {
@@ -783,6 +832,14 @@ export class MarketService implements NodeService {
       throw new MarketError(MarketErrorCode.UNKNOWN_AUCTION, 'no auction of this agent for the bid', {
         action: 'ignore',
       })
+    if (body.stake !== undefined && this.rep) {
+      const att = verifyAttestation(body.stake, {
+        agent: from,
+        node: card.body.node!,
+        now: this.need(this.node).clock.now(),
+      })
+      this.rep.noteRemoteStake(from, att)
+    }
     await this.house.bid(bid)
     this.stats.bidsReceived++
     await putJson(this.kv, `card/${from}`, card)
@@ -867,7 +924,13 @@ export class MarketService implements NodeService {
     )
     if (!bid) return { ok: false, code: 'MARKET_NO_BID', reason: 'no valid offer' }
     await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card, offers: bid.offers } satisfies OurBid)
-    const ack = await this.deliver(MARKET_MSG.BID, agentId, card, { bid, card: own })
+    const stake = await this.attest(agentId)
+    const ack = await this.deliver(
+      MARKET_MSG.BID,
+      agentId,
+      card,
+      stake ? { bid, card: own, stake } : { bid, card: own },
+    )
     if (ack.ok) this.stats.bidsSent++
     else this.log?.debug('bid refused', { cfpId: cfp.id, reason: ack.reason })
     return ack
@@ -1012,6 +1075,121 @@ export class MarketService implements NodeService {
 
   private jobByEscrow(escrowId: string): Promise<Job | undefined> {
     return getJson<Job>(this.kv, `job/${escrowId}`)
+  }
+
+  /** Feed the stranger policy with the outcome of an award to a newcomer. */
+  private async recordStranger(winner: string, success: boolean): Promise<void> {
+    if (!this.strangers || !this.rep) return
+    const s = await this.rep.standing(winner)
+    if (s.relativeTrust < this.need(this.node).config.reputation.newcomers.minTrust)
+      this.strangers.record(success)
+  }
+
+  // ------------------------------------------------------------ stake across nodes (slashing.ts)
+
+  /** This node's signed statement of a local agent's stake (sent with its bids). */
+  private async attest(agentId: string): Promise<StakeAttestation | undefined> {
+    if (!this.rep) return undefined
+    const node = this.need(this.node)
+    const a = await this.rep.stake.stake.account(agentId)
+    return signAttestation(
+      {
+        agent: agentId,
+        node: node.peerId,
+        bonded: a.bonded,
+        ...(a.bondedSince !== undefined && a.bonded > 0 ? { bondedSince: a.bondedSince } : {}),
+        blacklisted: a.blacklisted,
+        at: node.clock.now(),
+      },
+      node.repo.privateKey.raw.subarray(0, 32),
+    )
+  }
+
+  /**
+   * Requester side: a winner missed its result deadline; claim its stake once
+   * the grace period passed (on this ledger for a local winner, else at its node).
+   */
+  private async claimSlash(award: Award): Promise<void> {
+    if (!this.rep) return
+    const keys = await this.keysOf(award.requester)
+    const grace = this.need(this.node).config.reputation.stake.deadlineGraceMs
+    await putJson(this.kv, `slash/${award.escrowId}`, {
+      evidence: awardEvidence(award, keys.signing.secretKey),
+      winner: award.winner,
+      dueAt: award.resultDeadline + grace + 1000,
+      tries: 0,
+    } satisfies PendingSlash)
+  }
+
+  /** Deliver the slash claims that are due (the provider's node slashes; see `onSlash`). */
+  private async sweepSlashes(): Promise<void> {
+    const now = this.need(this.node).clock.now()
+    for await (const [k, v] of this.kv.entries('slash/')) {
+      const p = JSON.parse(dec.decode(v)) as PendingSlash
+      if (p.dueAt > now) continue
+      const escrowId = k.slice('slash/'.length)
+      const card = await this.cardOf(p.winner)
+      let ack: MarketAck
+      if (!card) ack = { ok: false, code: 'MARKET_NO_CARD', reason: 'no card for the winner' }
+      else if (this.e2e.localCard(p.winner))
+        ack = await this.slashHere(p.evidence, p.winner, p.evidence.body.requester)
+      else
+        ack = await this.deliver(MARKET_MSG.SLASH, p.evidence.body.requester, card, { evidence: p.evidence })
+      const final =
+        ack.ok ||
+        ack.code === 'SLASH_DUPLICATE' ||
+        ack.code === 'SLASH_REBUTTED' ||
+        p.tries + 1 >= SLASH_MAX_TRIES
+      if (final) {
+        await this.kv.del(k)
+        this.log?.info(ack.ok ? 'stake slashed for a missed deadline' : 'slash claim ended', {
+          escrowId,
+          winner: p.winner,
+          code: ack.code,
+          reason: ack.reason,
+        })
+      } else await putJson(this.kv, k, { ...p, tries: p.tries + 1, dueAt: now + 5_000 * (p.tries + 1) })
+    }
+  }
+
+  /**
+   * Slash local agent `agent` on the evidence of `raw` (the requester's signed
+   * award), unless this node holds a signed result of it dated before the deadline.
+   */
+  private async slashHere(raw: unknown, agent: string, requester: string): Promise<MarketAck> {
+    if (!this.rep) return { ok: false, code: 'SLASH_UNAVAILABLE', reason: 'no reputation service' }
+    const ev = raw as SignedEnvelope<EvidenceAwardBody>
+    const problem = typeof raw === 'object' && raw !== null ? awardProblem(ev) : 'no evidence'
+    if (problem)
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, `slash evidence: ${problem}`, { action: 'penalise' })
+    if (ev.body.provider !== agent || ev.body.requester !== requester)
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, 'slash evidence names other parties', {
+        action: 'penalise',
+      })
+    const job = await this.jobByEscrow(ev.body.taskId)
+    if (
+      job &&
+      (job.award.requester !== requester || job.award.winner !== agent || job.award.payment !== ev.body.price)
+    )
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, 'slash evidence does not match the award', {
+        action: 'penalise',
+      })
+    const result = job?.result as { issuedAt?: number } | undefined
+    if (job?.status === 'done' && typeof result?.issuedAt === 'number' && result.issuedAt <= ev.body.deadline)
+      return { ok: false, code: 'SLASH_REBUTTED', reason: 'a signed result dated before the deadline exists' }
+    try {
+      const rec = await this.rep.stake.slashMissedDeadline(ev)
+      this.log?.warn('agent slashed for a missed deadline', {
+        agent,
+        task: ev.body.taskId,
+        amount: rec.amount,
+        record: rec.id,
+      })
+      return { ok: true }
+    } catch (err) {
+      if (err instanceof SwarmdError) return { ok: false, code: err.code, reason: err.message }
+      throw err
+    }
   }
 
   // ------------------------------------------------------------ AVM escrow (ESCROW_CREATE/RELEASE/REFUND)

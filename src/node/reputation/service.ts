@@ -27,6 +27,7 @@ import type { NodeService, SwarmNode } from '../node.ts'
 import { registerReputationRoutes } from './routes.ts'
 import { NodeStake, type StakeState } from './stake.ts'
 import { TaskRegistry } from './tasks.ts'
+import { taskEvidenceProblem } from './evidence.ts'
 import { createReportValidator, type GossipVerdict, type ReportValidator } from './validator.ts'
 
 /** Key prefix of the service's records in the node's root store (KV_PREFIXES.reputation). */
@@ -105,6 +106,11 @@ export class ReputationService implements NodeService {
   private running = false
   private metrics: ReputationMetrics | undefined
   private metricsNode: SwarmNode | undefined
+  /** Stake of agents hosted elsewhere, as their nodes attest with their bids (newest per agent). */
+  private readonly remoteStake = new Map<
+    string,
+    { bonded: number; bondedSince?: number; blacklisted: boolean; at: number }
+  >()
 
   constructor(init: ReputationServiceInit = {}) {
     this.init = init
@@ -281,9 +287,35 @@ export class ReputationService implements NodeService {
     return this.trust.top(limit).map((x) => this.trustOf(x.agent))
   }
 
-  /** What the auction's `bidScorer` needs about a bidder (`BidContext.standing`); prefetch per auction. */
+  /**
+   * Record the stake another node attests for one of its agents (checked by
+   * the caller: signed by that node, fresh). Only the newest attestation counts.
+   */
+  noteRemoteStake(
+    agentId: string,
+    s: { bonded: number; bondedSince?: number; blacklisted: boolean; at: number },
+  ): void {
+    const prev = this.remoteStake.get(agentId)
+    if (prev && prev.at > s.at) return
+    this.remoteStake.delete(agentId)
+    this.remoteStake.set(agentId, s)
+    if (this.remoteStake.size > 100_000)
+      this.remoteStake.delete(this.remoteStake.keys().next().value as string)
+  }
+
+  /**
+   * What the auction's `bidScorer` needs about a bidder (`BidContext.standing`); prefetch per auction.
+   * Stake: this node's ledger for its own agents, else the bidder's node's latest attestation.
+   */
   async standing(agentId: string): Promise<BidderStanding> {
-    const a = await this.stake.stake.account(agentId)
+    const local = await this.stake.stake.account(agentId)
+    const remote = this.remoteStake.get(agentId)
+    const hasLocal =
+      local.bonded > 0 || local.blacklisted || local.unbonding.length > 0 || local.slashedTotal > 0
+    const a =
+      !hasLocal && remote
+        ? { bonded: remote.bonded, bondedSince: remote.bondedSince, blacklisted: remote.blacklisted }
+        : local
     const now = this.need(this.node).clock.now()
     return {
       relativeTrust: this.trust.relativeTrust(agentId),
@@ -370,6 +402,16 @@ export class ReputationService implements NodeService {
   /** One intake call at a time (see `chain`). */
   private receive(report: SignedReport, from: string): Promise<IntakeResult> {
     const run = async () => {
+      // A one-sided report about a task we did not see: its evidence can make the task known.
+      if (report.taskEvidence && report.providerSig === undefined) {
+        const b = report.body
+        if ((await this.tasks.get(b.taskId)) === undefined) {
+          const problem = taskEvidenceProblem(report)
+          if (problem === undefined)
+            await this.tasks.register(b.taskId, b.requester, b.provider, this.need(this.node).clock.now())
+          else this.log?.debug('report task evidence refused', { taskId: b.taskId, problem })
+        }
+      }
       this.coSignedContext = report.providerSig !== undefined
       try {
         return await this.intake.receive(report, from)
