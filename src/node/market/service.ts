@@ -46,9 +46,11 @@ import {
   MarketError,
   MarketErrorCode,
   type MechanismName,
+  type NegotiationAct,
   type Offer,
   type Receipt,
   releaseByReceipt,
+  type Terms,
   signReceipt,
   resultFor,
   verifyAward,
@@ -87,7 +89,14 @@ import {
   type MarketAck,
   type MarketMsgType,
 } from './messages.ts'
-import { type BidHandler, type BidHandlerEntry, jsProvider, type TaskRunner } from './provider.ts'
+import { Negotiations, type RequesterNegotiations } from './negotiate.ts'
+import {
+  type BidHandler,
+  type BidHandlerEntry,
+  jsProvider,
+  type NegotiationPolicy,
+  type TaskRunner,
+} from './provider.ts'
 import { reputationScorer } from './reputation-scorer.ts'
 import { outcomeRouteCost } from './route-reward.ts'
 import {
@@ -159,6 +168,7 @@ export interface IssuedCfp {
 interface OurBid {
   cfp: Cfp
   card: AgentCard
+  offers?: Offer[]
 }
 
 /** An award this node's agent won (provider side). */
@@ -203,6 +213,7 @@ export class MarketService implements NodeService {
   private rep: ReputationService | undefined
   private ledgerRef: Ledger | undefined
   private houseRef: AuctionHouse | undefined
+  private negotiations: Negotiations | undefined
   private readonly handlers = new Map<string, BidHandlerEntry[]>()
   /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
   private readonly offered = new Map<string, OurBid & { closesAt: number }>()
@@ -285,6 +296,20 @@ export class MarketService implements NodeService {
       prefix: AUCTION_PREFIX,
       node: node.peerId,
       scorer: this.scorer(cfg.reputation),
+      negotiationWindowMs: cfg.negotiation.windowMs,
+    })
+    this.negotiations = new Negotiations({
+      kv: this.kv,
+      house: this.houseRef,
+      clock: node.clock,
+      config: cfg.negotiation,
+      keysOf: (id) => this.keysOf(id),
+      cardOf: (id) => this.cardOf(id),
+      send: (from, to, body) => this.deliver(MARKET_MSG.NEGOTIATE, from, to, body),
+      handlerFor: (cap, agent) => this.handlers.get(cap)?.find((h) => h.agentId === agent),
+      emit: (events) => this.onEvents(events),
+      track: (p) => this.track(p),
+      log,
     })
     if (e2e.nodeAgent) await this.keysOf(e2e.nodeAgent)
     // Requesters of auctions still running (their awards and receipts are signed with these keys).
@@ -307,12 +332,13 @@ export class MarketService implements NodeService {
     if (e2e.nodeAgent)
       for (const p of cfg.providers) {
         const h = jsProvider(p, e2e.nodeAgent)
-        this.registerBidHandler(h.capability, h.agentId, h.bid, h.run)
+        this.registerBidHandler(h.capability, h.agentId, h.bid, h.run, h.negotiate)
       }
     if (!this.routesOn.has(node)) {
       this.routesOn.add(node)
       registerMarketRoutes(node.control, this)
     }
+    if (cfg.recovery === 'resume') await this.negotiations.recover()
     const events = await this.house.recover(cfg.recovery)
     log.info('market started', { recovery: cfg.recovery, recovered: events.length })
     this.onEvents(events)
@@ -342,6 +368,7 @@ export class MarketService implements NodeService {
     this.running = false
     clearInterval(this.timer)
     this.offDeliver?.()
+    this.negotiations?.stop()
     await this.node?.wire.unhandle(MARKET_PROTOCOL).catch(() => {})
     await this.ticking
     await Promise.race([
@@ -363,6 +390,7 @@ export class MarketService implements NodeService {
       .tick()
       .then(async (ev) => {
         this.onEvents(ev)
+        this.negotiations?.tick()
         await this.sweepEscrows()
         await this.sweepSlashes()
       })
@@ -378,13 +406,20 @@ export class MarketService implements NodeService {
    * Bid for CFPs of `capability` as local agent `agentId` (it must be
    * registered with the E2E service: bids are sealed from its card). `bid`
    * returns XOR offers or `undefined` to decline; `run` does the work when
-   * the bid wins. The node provides the capability (DHT + flood topic).
-   * Returns an unregister function.
+   * the bid wins; `negotiate` says how it answers a negotiation (default:
+   * accept at or above its asking price). The node provides the capability
+   * (DHT + flood topic). Returns an unregister function.
    */
-  registerBidHandler(capability: string, agentId: string, bid: BidHandler, run: TaskRunner): () => void {
+  registerBidHandler(
+    capability: string,
+    agentId: string,
+    bid: BidHandler,
+    run: TaskRunner,
+    negotiate?: NegotiationPolicy,
+  ): () => void {
     const node = this.need(this.node)
     const list = this.handlers.get(capability) ?? []
-    const entry: BidHandlerEntry = { capability, agentId, bid, run }
+    const entry: BidHandlerEntry = { capability, agentId, bid, run, negotiate }
     list.push(entry)
     this.handlers.set(capability, list)
     if (!node.discovery.list().includes(capability))
@@ -602,7 +637,8 @@ export class MarketService implements NodeService {
       if (st) await this.report(st.award, outcome)
       if (st && outcome === 'timeout') await this.claimSlash(st.award)
       if (st) await this.recordStranger(st.award.winner, false)
-    } else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
+    } else if (ev.type === 'cleared') await this.negotiations?.onCleared(ev.cfpId, ev.negotiateUntil)
+    else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
       this.rewardRoute(ev.cfpId)
     } else if (ev.type === 'error') log?.warn('auction step failed', { cfpId: ev.cfpId, error: ev.message })
@@ -757,6 +793,7 @@ export class MarketService implements NodeService {
       if (type === MARKET_MSG.BID) await this.onBid(to, opened.from, body)
       else if (type === MARKET_MSG.AWARD) await this.onAward(to, opened.from, body)
       else if (type === MARKET_MSG.RESULT) await this.onResult(to, opened.from, body)
+      else if (type === MARKET_MSG.NEGOTIATE) await this.negotiations!.onMessage(to, opened.from, body)
       else if (type === MARKET_MSG.SLASH) return await this.slashHere(body.evidence, to, opened.from)
       else await this.onReceipt(to, opened.from, body)
       return { ok: true }
@@ -886,7 +923,7 @@ export class MarketService implements NodeService {
       node.clock.now(),
     )
     if (!bid) return { ok: false, code: 'MARKET_NO_BID', reason: 'no valid offer' }
-    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card } satisfies OurBid)
+    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card, offers: bid.offers } satisfies OurBid)
     const stake = await this.attest(agentId)
     const ack = await this.deliver(
       MARKET_MSG.BID,
@@ -916,6 +953,24 @@ export class MarketService implements NodeService {
     const ack = await this.sendBid(agentId, o.cfp, o.card, offers)
     if (!ack.ok) throw new UserError(`bid refused: ${ack.reason}`)
     return true
+  }
+
+  /**
+   * Answer a negotiation local agent `agentId` takes part in as a winning
+   * bidder (the AVM's NEGOTIATE): see `Negotiations.answerAs`.
+   */
+  negotiateAs(
+    agentId: string,
+    negotiationId: string,
+    act: NegotiationAct,
+    terms?: Partial<Terms>,
+  ): Promise<boolean> {
+    return this.need(this.negotiations).answerAs(agentId, negotiationId, act, terms)
+  }
+
+  /** The requester's negotiations of a CFP (`market show`). */
+  negotiationsOf(cfpId: string): Promise<RequesterNegotiations | undefined> {
+    return this.need(this.negotiations).requesterSide(cfpId)
   }
 
   private async onAward(to: string, from: string, body: Record<string, unknown>): Promise<void> {
