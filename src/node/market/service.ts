@@ -115,7 +115,7 @@ export const AUCTION_PREFIX = 'market/auction/'
 const SEND_TIMEOUT_MS = 5_000
 /** CFPs remembered for `bidAs` (older closed ones are dropped first). */
 const MAX_OFFERED = 10_000
-/** How often expired AVM escrows are looked for (`ESCROW_CREATE` timeouts). */
+/** How often expired AVM escrows and due slash claims are looked for (a LevelDB scan each). */
 const ESCROW_SWEEP_MS = 1_000
 /** Escrow ids of the AVM's ESCROW_CREATE (auction escrows are `cfpId/…`). */
 const AVM_ESCROW_RE = /^esc-[0-9a-f]{24}$/
@@ -218,6 +218,7 @@ export class MarketService implements NodeService {
   /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
   private readonly offered = new Map<string, OurBid & { closesAt: number }>()
   private lastEscrowSweep = 0
+  private lastSlashSweep = 0
   /** The adaptive stranger policy (config `reputation.newcomers.adaptive`), fed with newcomer outcomes. */
   private strangers: StrangerPolicy | undefined
   private readonly keys = new Map<string, AgentKeys>()
@@ -1126,6 +1127,8 @@ export class MarketService implements NodeService {
   /** Deliver the slash claims that are due (the provider's node slashes; see `onSlash`). */
   private async sweepSlashes(): Promise<void> {
     const now = this.need(this.node).clock.now()
+    if (now - this.lastSlashSweep < ESCROW_SWEEP_MS) return
+    this.lastSlashSweep = now
     for await (const [k, v] of this.kv.entries('slash/')) {
       const p = JSON.parse(dec.decode(v)) as PendingSlash
       if (p.dueAt > now) continue
