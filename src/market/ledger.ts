@@ -401,6 +401,18 @@ export class Ledger implements Wallet {
     return p
   }
 
+  /**
+   * Run `fn` serialised with every write of this ledger (no transaction of
+   * its own): for writers that batch ledger records with other records
+   * themselves (the agent host's wallet), so they never interleave with an
+   * escrow lock or a settlement that reads the same balances.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn)
+    this.chain = p.catch(() => undefined)
+    return p
+  }
+
   /** The store the ledger writes to (share it to fold other records into ledger batches). */
   get kv(): KvStore {
     return this.store
@@ -409,8 +421,9 @@ export class Ledger implements Wallet {
   // ------------------------------------------------------------------ audit
 
   /** Recompute every total from the stored records and check the invariants. */
+  /** Check conservation; serialised with this ledger's writes, so it reads one consistent state. */
   async audit(): Promise<LedgerReport> {
-    return auditLedger(this.store, this.prefix, this.clock.now(), this.node)
+    return this.exclusive(() => auditLedger(this.store, this.prefix, this.clock.now(), this.node))
   }
 
   // -------------------------------------------------------------- internals

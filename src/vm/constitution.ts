@@ -8,15 +8,17 @@ import type { Decision, GatedAction } from './host.ts'
 
 const DAY_MS = 24 * 3600 * 1000
 const MINUTE_MS = 60_000
+/** Action kinds that spend credits (counted against `spendPerDay`; a CFP counts its whole budget). */
+const SPENDS = new Set(['pay', 'reward', 'cfp', 'escrow', 'stake'])
 
 export interface Constitution {
-  /** Credits an agent may pay (payments and rewards) per day. @default Infinity */
+  /** Credits an agent may pay (payments, rewards, CFP budgets, escrow, stake) per day. @default Infinity */
   spendPerDay?: number
   /** Gas an agent may use per day. @default Infinity */
   gasPerDay?: number
   /** Opcodes the agent may not execute (they halt with PERMISSION_DENIED). */
   deniedOpcodes?: string[]
-  /** Action kinds (pay, fork, self_modify, tool_write, reward) held for operator approval. */
+  /** Action kinds (pay, fork, self_modify, tool_write, reward, cfp, escrow, stake) held for operator approval. */
   approvalRequired?: string[]
   /** Anomaly stop: more than this much gas within one minute of clock time. @default Infinity */
   maxGasPerMinute?: number
@@ -56,7 +58,7 @@ export class ConstitutionGuard {
   authorize(action: GatedAction, now: number, nextId: () => string): Decision {
     this.roll(now)
     const key = ConstitutionGuard.key(action)
-    const spends = action.kind === 'pay' || action.kind === 'reward'
+    const spends = SPENDS.has(action.kind)
     const amount = action.amount ?? 0
     if (spends && this.usage.spent + amount > (this.rules.spendPerDay ?? Number.POSITIVE_INFINITY)) {
       return { decision: 'deny', reason: `spend limit ${this.rules.spendPerDay} per day` }

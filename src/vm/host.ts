@@ -90,6 +90,60 @@ export interface Policy {
   authorize(agentId: string, action: GatedAction): Decision
 }
 
+/** A call for proposals (or a local auction) as an AVM program describes it. */
+export interface CfpSpec {
+  capability: string
+  units: number
+  /** Value of one unit to the requester (credits): the most it pays per unit. */
+  reserve: number
+  /** Bid window. */
+  deadlineMs: number
+  payload: Value
+  mechanism: string
+  negotiation: boolean
+  resultTimeoutMs?: number
+  /** Deterministic id (the same instruction re-executed after a crash gets the same id). */
+  id: string
+}
+
+/** One XOR offer of a bid: `price` is the total for `units` units. */
+export interface OfferSpec {
+  units: number
+  price: number
+}
+
+/**
+ * The market, escrow, reputation and stake (the economic opcodes). Only the
+ * daemon provides it (offline `vm run` has no market); every answer is
+ * recorded in the trace like any host answer. Methods that move credits take
+ * a deterministic `id` derived from the agent and its gas counter, so the same
+ * instruction re-executed after a crash is applied once.
+ */
+export interface Economy {
+  /** Sign a CFP as `agent`, open its auction and send it on the router; returns the auction id. */
+  cfp(agent: string, spec: CfpSpec): Promise<string>
+  /** Open an auction offered only to this node's agents (not routed); returns its id. */
+  auctionCreate(agent: string, spec: CfpSpec): Promise<string>
+  /** Bid as `agent` on an auction it was offered; an empty list declines. Returns whether the bid was taken. */
+  auctionBid(agent: string, auctionId: string, offers: OfferSpec[]): Promise<boolean>
+  /** The auction's outcome once it is settled or after `waitMs` (clearing it now when `close`). */
+  auctionSettle(agent: string, auctionId: string, waitMs: number, close: boolean): Promise<Value>
+  /** Return the result of a task this agent won (`escrowId` from its task message). */
+  taskResult(agent: string, escrowId: string, ok: boolean, output: Value): Promise<boolean>
+  /** Lock `amount` of `agent`'s credits for `payee` until released, or refunded after `timeoutMs`. */
+  escrowCreate(agent: string, id: string, payee: string, amount: number, timeoutMs: number): Promise<string>
+  escrowRelease(agent: string, escrowId: string): Promise<boolean>
+  escrowRefund(agent: string, escrowId: string): Promise<boolean>
+  /** This node's view of an agent's reputation and stake. */
+  reputationQuery(agent: string, subject: string): Promise<Value>
+  /** Sign and publish a report about a task `agent` took part in. */
+  reputationUpdate(agent: string, taskId: string, outcome: string, rating: number): Promise<boolean>
+  /** Bond credits as stake; returns the bonded amount. */
+  stakeLock(agent: string, id: string, amount: number): Promise<number>
+  /** Start unbonding `amount` (all when null); returns `{ unbonding, bonded }`. */
+  stakeRelease(agent: string, amount: number | null): Promise<Value>
+}
+
 export interface Host {
   readonly agentId: string
   /** Milliseconds (AVM time). */
@@ -104,6 +158,8 @@ export interface Host {
   messenger: Messenger
   plugins: PluginHost
   policy: Policy
+  /** The economic opcodes' backend (the daemon's market and reputation); absent offline. */
+  economy?: Economy
   /** Called when a transaction is about to commit: add the agent checkpoint to the same atomic batch. */
   onCommit?(tx: KvTransaction): void
 }

@@ -26,10 +26,13 @@ export { type Constitution, ConstitutionGuard, type Usage } from './constitution
 export { cosine, EMBED_DIM, embedText } from './embedder.ts'
 export { HALT, type Halt, type HaltReason, type RunResult, type RunStatus } from './halts.ts'
 export type {
+  CfpSpec,
   Decision,
+  Economy,
   GatedAction,
   Host,
   Messenger,
+  OfferSpec,
   Plugin,
   PluginHost,
   PluginRequest,

@@ -23,7 +23,7 @@ import { formatDiagnostic } from './asm/parse.ts'
 import { LocalBus, type RemoteMessenger } from './bus.ts'
 import { type Constitution, ConstitutionGuard, type Usage } from './constitution.ts'
 import type { RunResult } from './halts.ts'
-import type { GatedAction, Host, Policy, Wallet } from './host.ts'
+import type { Economy, GatedAction, Host, Policy, Wallet } from './host.ts'
 import { Machine } from './interp.ts'
 import { PluginRegistry } from './plugins/builtin.ts'
 import { exportTrace } from './run.ts'
@@ -47,6 +47,8 @@ export interface AgentRuntimeInit {
   /** Gas per scheduling slice. @default 10000 */
   sliceGas?: number
   /** Operator policy for SECURITY_CHECK / CHECK_PERMISSIONS. */
+  /** The economic opcodes' backend (the daemon's market and reputation). */
+  economy?: Economy
   securityCheck?: (agentId: string, object: Value) => { ok: boolean; reason?: string }
   checkPermission?: (agentId: string, role: string, action: string) => boolean
   sleep?: (ms: number) => Promise<void>
@@ -218,6 +220,7 @@ export class AgentRuntime {
       messenger: this.bus,
       plugins: this.plugins,
       policy: this.policyFor(agent),
+      ...(this.init.economy ? { economy: this.init.economy } : {}),
       onCommit: (tx: KvTransaction) => {
         // the checkpoint and the constitution's usage commit in the same batch as the payment
         if (agent.machine) {

@@ -28,6 +28,7 @@ import {
 } from '../../vm/index.ts'
 import type { NodeConfig } from '../config.ts'
 import type { NodeService, SwarmNode } from '../node.ts'
+import { AgentEconomy } from './economy.ts'
 import { AgentPlugins, loadAgentPlugins } from './plugins.ts'
 import { HostRecords } from './records.ts'
 import { deliverInbound, E2EMessenger, type E2EService, isE2EService } from './remote.ts'
@@ -94,6 +95,7 @@ export class AgentService implements NodeService {
   private keyStore: AgentKeyStore | undefined
   private records: HostRecords | undefined
   private e2e: E2EService | undefined
+  private economy: AgentEconomy | undefined
   private readonly meta = new Map<string, HostMeta>()
   private readonly keys = new Map<string, AgentKeys>()
   /** Capabilities this service asked discovery to provide. */
@@ -143,7 +145,14 @@ export class AgentService implements NodeService {
     this.e2e = isE2EService(e2e) ? e2e : undefined
     const wallet = new SerialWallet(this.ledgerRef, store)
     this.wallet = wallet
+    this.economy = new AgentEconomy(
+      node,
+      () => this.runtime.bus,
+      (id) => this.keys.get(id),
+      this.log,
+    )
     this.rt = new AgentRuntime({
+      economy: this.economy,
       store,
       clock: this.clock,
       random: this.random,
@@ -387,6 +396,11 @@ export class AgentService implements NodeService {
     return exportAgentTrace(id, this.runtime, need(this.records), need(this.pluginsRef))
   }
 
+  /** The keys of a hosted agent (the market signs its CFPs, bids and results with them). */
+  agentKeys(id: string): AgentKeys | undefined {
+    return this.keys.get(id)
+  }
+
   // ------------------------------------------------------------ DHT + E2E
 
   private async setStopped(id: string, stopped: boolean): Promise<void> {
@@ -449,6 +463,10 @@ export class AgentService implements NodeService {
     }
     if (changed) await need(this.store).put('host-caps', enc.encode(JSON.stringify([...this.provided])))
     if (!this.e2e) return
+    // live agents bid for the CFPs of their capabilities (needs their E2E endpoint: bids are sealed)
+    this.economy?.syncBidders(
+      new Map(live.filter((a) => a.capabilities.length > 0).map((a) => [a.id, a.capabilities])),
+    )
     const liveIds = new Set(live.map((a) => a.id))
     for (const a of live) {
       const keys = this.keys.get(a.id)

@@ -68,13 +68,16 @@ export class SerialWallet implements Wallet {
   }
 
   private hookCommit(tx: KvTransaction, transfers: Transfer[]): void {
+    // Under the ledger's own serialisation too: the market (escrow locks, settlements) writes the same balances.
     tx.commit = () =>
-      this.lock.run(async () => {
-        const fresh = new KvTransaction(this.store)
-        for (const t of transfers) await this.ledger.transfer(t.from, t.to, t.amount, fresh)
-        const rest = tx.ops().filter((o) => !o.key.startsWith(this.prefix))
-        tx.abort() // closes it: its preview of the ledger writes is dropped
-        await this.store.batch([...rest, ...fresh.ops()])
-      })
+      this.lock.run(() =>
+        this.ledger.exclusive(async () => {
+          const fresh = new KvTransaction(this.store)
+          for (const t of transfers) await this.ledger.transfer(t.from, t.to, t.amount, fresh)
+          const rest = tx.ops().filter((o) => !o.key.startsWith(this.prefix))
+          tx.abort() // closes it: its preview of the ledger writes is dropped
+          await this.store.batch([...rest, ...fresh.ops()])
+        }),
+      )
   }
 }

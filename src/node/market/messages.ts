@@ -30,6 +30,8 @@ export const MARKET_MSG = {
   AWARD: 'market.award',
   RESULT: 'market.result',
   RECEIPT: 'market.receipt',
+  /** A slash claim: the requester's signed award whose result deadline passed (slashing.ts). */
+  SLASH: 'market.slash',
   ACK: 'market.ack',
 } as const
 export type MarketMsgType = (typeof MARKET_MSG)[Exclude<keyof typeof MARKET_MSG, 'ACK'>]
@@ -38,6 +40,7 @@ export const MARKET_MSG_TYPES: MarketMsgType[] = [
   MARKET_MSG.AWARD,
   MARKET_MSG.RESULT,
   MARKET_MSG.RECEIPT,
+  MARKET_MSG.SLASH,
 ]
 
 export interface MarketAck {

@@ -10,8 +10,14 @@ import type { MarketProviderConfig, MarketTask } from '../config.ts'
 
 /** Called for each CFP of the capability: offers (XOR) to bid, or `undefined` to decline. */
 export type BidHandler = (cfp: Cfp) => Promise<{ offers: Offer[] } | undefined>
-/** Called when the bid won: do the work for `payload` (the CFP's payload). */
-export type TaskRunner = (award: Award, payload: unknown) => Promise<{ ok: boolean; output: unknown }>
+/**
+ * Called when the bid won: do the work for `payload` (the CFP's payload).
+ * `undefined`: the agent returns the result later itself (`MarketService.completeJob`, the AVM's TASK_RESULT).
+ */
+export type TaskRunner = (
+  award: Award,
+  payload: unknown,
+) => Promise<{ ok: boolean; output: unknown } | undefined>
 
 export interface BidHandlerEntry {
   capability: string

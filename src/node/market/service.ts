@@ -38,13 +38,19 @@ import {
   MarketError,
   MarketErrorCode,
   type MechanismName,
+  type Offer,
   type Receipt,
+  releaseByReceipt,
+  signReceipt,
   resultFor,
   verifyAward,
   verifyCfp,
 } from '../../market/index.ts'
 import {
+  awardProblem,
+  type AwardBody as EvidenceAwardBody,
   checkReportSignatures,
+  type SignedEnvelope,
   makeReport,
   type Outcome,
   type SignedReport,
@@ -74,12 +80,33 @@ import {
 import { type BidHandler, type BidHandlerEntry, jsProvider, type TaskRunner } from './provider.ts'
 import { reputationScorer } from './reputation-scorer.ts'
 import { outcomeRouteCost } from './route-reward.ts'
+import {
+  awardEvidence,
+  type PendingSlash,
+  SLASH_MAX_TRIES,
+  signAttestation,
+  type StakeAttestation,
+  verifyAttestation,
+} from './slashing.ts'
 import { registerMarketRoutes } from './routes.ts'
 
 export const MARKET_SERVICE = 'market'
 /** Key prefix of the auction records in the node's root store (inside KV_PREFIXES.market). */
 export const AUCTION_PREFIX = 'market/auction/'
 const SEND_TIMEOUT_MS = 5_000
+/** CFPs remembered for `bidAs` (older closed ones are dropped first). */
+const MAX_OFFERED = 10_000
+/** How often expired AVM escrows are looked for (`ESCROW_CREATE` timeouts). */
+const ESCROW_SWEEP_MS = 1_000
+/** Escrow ids of the AVM's ESCROW_CREATE (auction escrows are `cfpId/…`). */
+const AVM_ESCROW_RE = /^esc-[0-9a-f]{24}$/
+
+/** The `terms` stored with an AVM escrow (ESCROW_CREATE). */
+export interface AvmEscrowTerms {
+  kind: 'avm-escrow'
+  payee: string
+  expiresAt: number
+}
 const SEND_ATTEMPTS = 3
 
 export interface CfpRequest {
@@ -98,13 +125,24 @@ export interface CfpRequest {
   resultTimeoutMs?: number
   /** @default config market.routeMode */
   routeMode?: 'flood' | 'cq'
+  /**
+   * CFP id (default: random). Issuing the same id again for the same
+   * requester returns the open auction instead of a second one (the AVM's
+   * CFP opcode re-executed after a crash).
+   */
+  id?: string
+  /** `false`: a local auction, offered only to this node's bid handlers, not routed. @default true */
+  route?: boolean
 }
 
 export interface IssuedCfp {
   cfpId: string
   requester: string
   closesAt: number
-  route: Pick<RouteOutcome, 'delivered' | 'latencyMs' | 'hops' | 'mode' | 'error' | 'deliveredBy'>
+  /** How the CFP went out: `local` for a local auction, `repeat` for an id already issued (nothing sent). */
+  route: Pick<RouteOutcome, 'delivered' | 'latencyMs' | 'hops' | 'error' | 'deliveredBy'> & {
+    mode: RouteOutcome['mode'] | 'local' | 'repeat'
+  }
 }
 
 /** A bid this node's agent made (provider side). */
@@ -146,6 +184,9 @@ export class MarketService implements NodeService {
   private ledgerRef: Ledger | undefined
   private houseRef: AuctionHouse | undefined
   private readonly handlers = new Map<string, BidHandlerEntry[]>()
+  /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
+  private readonly offered = new Map<string, OurBid & { closesAt: number }>()
+  private lastEscrowSweep = 0
   private readonly keys = new Map<string, AgentKeys>()
   /** Requester side: CFPs waiting for their first bid (router reward). */
   private readonly firstBid = new Map<string, { t0: number; outcome?: RouteOutcome; capability: string }>()
@@ -173,6 +214,9 @@ export class MarketService implements NodeService {
 
   get ledger(): Ledger {
     return this.need(this.ledgerRef)
+  }
+  get isRunning(): boolean {
+    return this.running
   }
   get house(): AuctionHouse {
     return this.need(this.houseRef)
@@ -289,7 +333,11 @@ export class MarketService implements NodeService {
     if (this.ticking || !this.running) return
     this.ticking = this.house
       .tick()
-      .then((ev) => this.onEvents(ev))
+      .then(async (ev) => {
+        this.onEvents(ev)
+        await this.sweepEscrows()
+        await this.sweepSlashes()
+      })
       .catch((err: unknown) => this.log?.warn('auction tick failed', { error: err }))
       .finally(() => {
         this.ticking = undefined
@@ -335,12 +383,31 @@ export class MarketService implements NodeService {
     if (!card) throw new UserError(`requester ${requester.slice(0, 12)}… is not an agent of this node`)
     const keys = await this.keysOf(requester)
     const now = node.clock.now()
+    if (req.id !== undefined) {
+      const prev = await this.house.get(req.id)
+      if (prev) {
+        if (prev.cfp.requester !== requester) throw new UserError(`CFP id ${req.id} is already used`)
+        return {
+          cfpId: prev.cfp.id,
+          requester,
+          closesAt: prev.cfp.issuedAt + prev.cfp.deadlineMs,
+          route: {
+            delivered: true,
+            latencyMs: 0,
+            hops: 0,
+            mode: 'repeat',
+            error: undefined,
+            deliveredBy: undefined,
+          },
+        }
+      }
+    }
     let cfp: Cfp
     try {
       cfp = createCfp(
         { id: requester, secretKey: keys.signing.secretKey },
         {
-          id: `cfp-${randomBytes(10).toString('hex')}`,
+          id: req.id ?? `cfp-${randomBytes(10).toString('hex')}`,
           capability: req.capability,
           payload: req.payload,
           units: req.units,
@@ -361,6 +428,23 @@ export class MarketService implements NodeService {
       throw new UserError(`the CFP is ${bytes.length} bytes, more than market.maxMessageBytes`)
     await this.house.open(cfp)
     this.stats.issued++
+    if (req.route === false) {
+      // A local auction: offered to this node's bid handlers only.
+      this.track(this.offer(cfp, card))
+      return {
+        cfpId: cfp.id,
+        requester,
+        closesAt: cfp.issuedAt + cfp.deadlineMs,
+        route: {
+          delivered: true,
+          latencyMs: 0,
+          hops: 0,
+          mode: 'local',
+          error: undefined,
+          deliveredBy: undefined,
+        },
+      }
+    }
     const pending = { t0: performance.now(), capability: cfp.capability } as {
       t0: number
       outcome?: RouteOutcome
@@ -394,6 +478,39 @@ export class MarketService implements NodeService {
       const r = await this.house.get(cfpId)
       if (!r || r.phase === 'done' || r.phase === 'cancelled' || Date.now() >= end || !this.running) return r
       await new Promise((res) => setTimeout(res, 50))
+    }
+  }
+
+  /**
+   * The outcome of an auction local agent `agent` opened, once settled (done
+   * or cancelled) or after `waitMs`; cleared at once when `close` (the AVM's AUCTION_SETTLE).
+   */
+  async settleOutcome(
+    agent: string,
+    cfpId: string,
+    waitMs: number,
+    close: boolean,
+  ): Promise<Record<string, unknown>> {
+    const rec = await this.house.get(cfpId)
+    if (!rec || rec.cfp.requester !== agent) throw new UserError(`no auction ${cfpId} opened by this agent`)
+    if (close && rec.phase === 'open') await this.close(cfpId)
+    const r = (await this.waitSettled(cfpId, waitMs)) ?? rec
+    return {
+      auction_id: r.cfp.id,
+      phase: r.phase,
+      bids: r.bidCount,
+      welfare: r.welfare ?? null,
+      total_payment: r.totalPayment ?? null,
+      reason: r.reason ?? null,
+      winners: r.awards.map((a) => ({
+        bidder: a.award.winner,
+        units: a.award.units,
+        price: a.award.price,
+        payment: a.award.payment,
+        escrow_id: a.award.escrowId,
+        status: a.status,
+        output: a.output ?? null,
+      })),
     }
   }
 
@@ -454,6 +571,7 @@ export class MarketService implements NodeService {
       const outcome = ev.reason.startsWith('timeout') ? 'timeout' : 'failure'
       if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
       if (st) await this.report(st.award, outcome)
+      if (st && outcome === 'timeout') await this.claimSlash(st.award)
     } else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
       this.rewardRoute(ev.cfpId)
@@ -517,6 +635,13 @@ export class MarketService implements NodeService {
       for (const a of r.awards)
         if (a.receipt && !(await this.kv.get(`sent/receipt/${a.receipt.id}`)))
           await this.sendReceipt(a.receipt, a.award.winner)
+    for await (const [k, v] of this.kv.entries('escrow-receipt/')) {
+      const receipt = JSON.parse(dec.decode(v)) as Receipt
+      if (await this.kv.get(`sent/receipt/${receipt.id}`)) continue
+      const e = await this.ledger.escrow(k.slice('escrow-receipt/'.length))
+      if (e?.status === 'released' && e.payee === `receipt:${receipt.id}`)
+        await this.sendReceipt(receipt, receipt.to)
+    }
   }
 
   /**
@@ -597,6 +722,7 @@ export class MarketService implements NodeService {
       if (type === MARKET_MSG.BID) await this.onBid(to, opened.from, body)
       else if (type === MARKET_MSG.AWARD) await this.onAward(to, opened.from, body)
       else if (type === MARKET_MSG.RESULT) await this.onResult(to, opened.from, body)
+      else if (type === MARKET_MSG.SLASH) return await this.slashHere(body.evidence, to, opened.from)
       else await this.onReceipt(to, opened.from, body)
       return { ok: true }
     } catch (err) {
@@ -634,6 +760,14 @@ export class MarketService implements NodeService {
       throw new MarketError(MarketErrorCode.UNKNOWN_AUCTION, 'no auction of this agent for the bid', {
         action: 'ignore',
       })
+    if (body.stake !== undefined && this.rep) {
+      const att = verifyAttestation(body.stake, {
+        agent: from,
+        node: card.body.node!,
+        now: this.need(this.node).clock.now(),
+      })
+      this.rep.noteRemoteStake(from, att)
+    }
     await this.house.bid(bid)
     this.stats.bidsReceived++
     await putJson(this.kv, `card/${from}`, card)
@@ -677,6 +811,19 @@ export class MarketService implements NodeService {
       this.log?.debug('CFP refused', { origin, error: err })
       return
     }
+    await this.offer(cfp, card)
+  }
+
+  /** Offer a verified CFP to the local bid handlers of its capability; bid with the answers. */
+  private async offer(cfp: Cfp, card: AgentCard): Promise<void> {
+    const node = this.need(this.node)
+    const closesAt = cfp.issuedAt + cfp.deadlineMs
+    this.offered.set(cfp.id, { cfp, card, closesAt })
+    if (this.offered.size > MAX_OFFERED) {
+      const now = node.clock.now()
+      for (const [id, o] of this.offered)
+        if (o.closesAt < now || this.offered.size > MAX_OFFERED) this.offered.delete(id)
+    }
     for (const h of this.handlers.get(cfp.capability) ?? []) {
       if (h.agentId === cfp.requester) continue
       const own = this.e2e.localCard(h.agentId)
@@ -684,22 +831,54 @@ export class MarketService implements NodeService {
       try {
         const answer = await h.bid(cfp)
         if (!answer || answer.offers.length === 0) continue
-        const keys = await this.keysOf(h.agentId)
-        const bid = await answerCfp(
-          cfp,
-          { id: h.agentId, secretKey: keys.signing.secretKey },
-          () => answer.offers,
-          node.clock.now(),
-        )
-        if (!bid) continue
-        await putJson(this.kv, `bid/${cfp.id}/${h.agentId}`, { cfp, card } satisfies OurBid)
-        const ack = await this.deliver(MARKET_MSG.BID, h.agentId, card, { bid, card: own })
-        if (ack.ok) this.stats.bidsSent++
-        else this.log?.debug('bid refused', { cfpId: cfp.id, reason: ack.reason })
+        await this.sendBid(h.agentId, cfp, card, answer.offers)
       } catch (err) {
         this.log?.warn('bid failed', { cfpId: cfp.id, agent: h.agentId, error: err })
       }
     }
+  }
+
+  /** Sign `offers` as local agent `agentId`, seal them to the requester and deliver; the requester's answer. */
+  private async sendBid(agentId: string, cfp: Cfp, card: AgentCard, offers: Offer[]): Promise<MarketAck> {
+    const node = this.need(this.node)
+    const own = this.e2e.localCard(agentId)
+    if (!own) throw new UserError(`${agentId.slice(0, 12)}… is not an agent of this node`)
+    const keys = await this.keysOf(agentId)
+    const bid = await answerCfp(
+      cfp,
+      { id: agentId, secretKey: keys.signing.secretKey },
+      () => offers,
+      node.clock.now(),
+    )
+    if (!bid) return { ok: false, code: 'MARKET_NO_BID', reason: 'no valid offer' }
+    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card } satisfies OurBid)
+    const stake = await this.attest(agentId)
+    const ack = await this.deliver(
+      MARKET_MSG.BID,
+      agentId,
+      card,
+      stake ? { bid, card: own, stake } : { bid, card: own },
+    )
+    if (ack.ok) this.stats.bidsSent++
+    else this.log?.debug('bid refused', { cfpId: cfp.id, reason: ack.reason })
+    return ack
+  }
+
+  /**
+   * Bid as local agent `agentId` on a CFP this node offered to it (a routed
+   * CFP of one of its capabilities, or a local auction). The AVM's AUCTION_BID.
+   * Throws a UserError when the CFP is unknown or closed, or the requester refused the bid.
+   */
+  async bidAs(agentId: string, cfpId: string, offers: Offer[]): Promise<boolean> {
+    const o = this.offered.get(cfpId)
+    if (!o) throw new UserError(`no open CFP ${cfpId} offered to this node`)
+    if (o.closesAt <= this.need(this.node).clock.now())
+      throw new UserError(`the bid window of ${cfpId} is closed`)
+    if (o.cfp.requester === agentId) throw new UserError('an agent cannot bid on its own CFP')
+    if (offers.length === 0) return false
+    const ack = await this.sendBid(agentId, o.cfp, o.card, offers)
+    if (!ack.ok) throw new UserError(`bid refused: ${ack.reason}`)
+    return true
   }
 
   private async onAward(to: string, from: string, body: Record<string, unknown>): Promise<void> {
@@ -725,10 +904,9 @@ export class MarketService implements NodeService {
   }
 
   private async runJob(job: Job): Promise<void> {
-    const node = this.need(this.node)
     const { award } = job
     const h = (this.handlers.get(job.cfp.capability) ?? []).find((x) => x.agentId === award.winner)
-    let outcome: { ok: boolean; output: unknown }
+    let outcome: { ok: boolean; output: unknown } | undefined
     try {
       outcome = h
         ? await h.run(award, job.cfp.payload)
@@ -736,7 +914,30 @@ export class MarketService implements NodeService {
     } catch (err) {
       outcome = { ok: false, output: `task failed: ${(err as Error).message}` }
     }
-    if (!this.running) return
+    // undefined: the agent returns the result itself later (completeJob, the AVM's TASK_RESULT)
+    if (!this.running || outcome === undefined) return
+    await this.finishJob(job, outcome)
+  }
+
+  /**
+   * Return the result of a job local agent `agentId` won (the AVM's
+   * TASK_RESULT): signed, stored, sealed to the requester. Returns whether
+   * the requester accepted it.
+   */
+  async completeJob(
+    agentId: string,
+    escrowId: string,
+    outcome: { ok: boolean; output: unknown },
+  ): Promise<boolean> {
+    const job = await this.jobByEscrow(escrowId)
+    if (!job || job.award.winner !== agentId) throw new UserError(`no task ${escrowId} won by this agent`)
+    if (job.status === 'done') throw new UserError(`task ${escrowId} already has a result`)
+    return this.finishJob(job, outcome)
+  }
+
+  private async finishJob(job: Job, outcome: { ok: boolean; output: unknown }): Promise<boolean> {
+    const node = this.need(this.node)
+    const { award } = job
     const keys = await this.keysOf(award.winner)
     const result = resultFor(
       award,
@@ -750,6 +951,7 @@ export class MarketService implements NodeService {
     const ack = await this.deliver(MARKET_MSG.RESULT, award.winner, job.card, { result })
     if (ack.ok) this.stats.resultsSent++
     else this.log?.warn('result refused', { escrowId: award.escrowId, reason: ack.reason })
+    return ack.ok
   }
 
   private async onReceipt(to: string, from: string, body: Record<string, unknown>): Promise<void> {
@@ -758,6 +960,13 @@ export class MarketService implements NodeService {
     if (receipt.from !== from) throw badMsg('receipt is from another agent than its sender', 'penalise')
     const job =
       typeof receipt.ref === 'string' ? await getJson<Job>(this.kv, `job/${receipt.ref}`) : undefined
+    if (!job && typeof receipt.ref === 'string' && AVM_ESCROW_RE.test(receipt.ref)) {
+      // An AVM escrow (ESCROW_RELEASE) paid to a local agent: the payer's signature is the evidence.
+      await acceptReceipt(this.ledger, receipt, { from, to, ref: receipt.ref })
+      this.stats.receiptsAccepted++
+      await this.rep?.registerTask(receipt.ref, from, to).catch(() => {})
+      return
+    }
     if (!job || job.award.winner !== to)
       throw new MarketError(MarketErrorCode.BAD_RECEIPT, 'receipt for no award of this agent', {
         action: 'penalise',
@@ -772,6 +981,215 @@ export class MarketService implements NodeService {
     this.stats.receiptsAccepted++
     await putJson(this.kv, `job/${a.escrowId}`, { ...job, paid: true })
     if (body.report !== undefined) this.track(this.coSign(body.report, job))
+  }
+
+  private jobByEscrow(escrowId: string): Promise<Job | undefined> {
+    return getJson<Job>(this.kv, `job/${escrowId}`)
+  }
+
+  // ------------------------------------------------------------ stake across nodes (slashing.ts)
+
+  /** This node's signed statement of a local agent's stake (sent with its bids). */
+  private async attest(agentId: string): Promise<StakeAttestation | undefined> {
+    if (!this.rep) return undefined
+    const node = this.need(this.node)
+    const a = await this.rep.stake.stake.account(agentId)
+    return signAttestation(
+      {
+        agent: agentId,
+        node: node.peerId,
+        bonded: a.bonded,
+        ...(a.bondedSince !== undefined && a.bonded > 0 ? { bondedSince: a.bondedSince } : {}),
+        blacklisted: a.blacklisted,
+        at: node.clock.now(),
+      },
+      node.repo.privateKey.raw.subarray(0, 32),
+    )
+  }
+
+  /**
+   * Requester side: a winner missed its result deadline; claim its stake once
+   * the grace period passed (on this ledger for a local winner, else at its node).
+   */
+  private async claimSlash(award: Award): Promise<void> {
+    if (!this.rep) return
+    const keys = await this.keysOf(award.requester)
+    const grace = this.need(this.node).config.reputation.stake.deadlineGraceMs
+    await putJson(this.kv, `slash/${award.escrowId}`, {
+      evidence: awardEvidence(award, keys.signing.secretKey),
+      winner: award.winner,
+      dueAt: award.resultDeadline + grace + 1000,
+      tries: 0,
+    } satisfies PendingSlash)
+  }
+
+  /** Deliver the slash claims that are due (the provider's node slashes; see `onSlash`). */
+  private async sweepSlashes(): Promise<void> {
+    const now = this.need(this.node).clock.now()
+    for await (const [k, v] of this.kv.entries('slash/')) {
+      const p = JSON.parse(dec.decode(v)) as PendingSlash
+      if (p.dueAt > now) continue
+      const escrowId = k.slice('slash/'.length)
+      const card = await this.cardOf(p.winner)
+      let ack: MarketAck
+      if (!card) ack = { ok: false, code: 'MARKET_NO_CARD', reason: 'no card for the winner' }
+      else if (this.e2e.localCard(p.winner))
+        ack = await this.slashHere(p.evidence, p.winner, p.evidence.body.requester)
+      else
+        ack = await this.deliver(MARKET_MSG.SLASH, p.evidence.body.requester, card, { evidence: p.evidence })
+      const final =
+        ack.ok ||
+        ack.code === 'SLASH_DUPLICATE' ||
+        ack.code === 'SLASH_REBUTTED' ||
+        p.tries + 1 >= SLASH_MAX_TRIES
+      if (final) {
+        await this.kv.del(k)
+        this.log?.info(ack.ok ? 'stake slashed for a missed deadline' : 'slash claim ended', {
+          escrowId,
+          winner: p.winner,
+          code: ack.code,
+          reason: ack.reason,
+        })
+      } else await putJson(this.kv, k, { ...p, tries: p.tries + 1, dueAt: now + 5_000 * (p.tries + 1) })
+    }
+  }
+
+  /**
+   * Slash local agent `agent` on the evidence of `raw` (the requester's signed
+   * award), unless this node holds a signed result of it dated before the deadline.
+   */
+  private async slashHere(raw: unknown, agent: string, requester: string): Promise<MarketAck> {
+    if (!this.rep) return { ok: false, code: 'SLASH_UNAVAILABLE', reason: 'no reputation service' }
+    const ev = raw as SignedEnvelope<EvidenceAwardBody>
+    const problem = typeof raw === 'object' && raw !== null ? awardProblem(ev) : 'no evidence'
+    if (problem)
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, `slash evidence: ${problem}`, { action: 'penalise' })
+    if (ev.body.provider !== agent || ev.body.requester !== requester)
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, 'slash evidence names other parties', {
+        action: 'penalise',
+      })
+    const job = await this.jobByEscrow(ev.body.taskId)
+    if (
+      job &&
+      (job.award.requester !== requester || job.award.winner !== agent || job.award.payment !== ev.body.price)
+    )
+      throw new MarketError(MarketErrorCode.BAD_MESSAGE, 'slash evidence does not match the award', {
+        action: 'penalise',
+      })
+    const result = job?.result as { issuedAt?: number } | undefined
+    if (job?.status === 'done' && typeof result?.issuedAt === 'number' && result.issuedAt <= ev.body.deadline)
+      return { ok: false, code: 'SLASH_REBUTTED', reason: 'a signed result dated before the deadline exists' }
+    try {
+      const rec = await this.rep.stake.slashMissedDeadline(ev)
+      this.log?.warn('agent slashed for a missed deadline', {
+        agent,
+        task: ev.body.taskId,
+        amount: rec.amount,
+        record: rec.id,
+      })
+      return { ok: true }
+    } catch (err) {
+      if (err instanceof SwarmdError) return { ok: false, code: err.code, reason: err.message }
+      throw err
+    }
+  }
+
+  // ------------------------------------------------------------ AVM escrow (ESCROW_CREATE/RELEASE/REFUND)
+
+  /** Lock `amount` of local agent `payer`'s credits for `payee` until released or refunded after `timeoutMs`. Idempotent by id. */
+  async escrowCreate(
+    payer: string,
+    id: string,
+    payee: string,
+    amount: number,
+    timeoutMs: number,
+  ): Promise<string> {
+    if (!AVM_ESCROW_RE.test(id)) throw new UserError(`bad escrow id ${id}`)
+    if (!/^[0-9a-f]{64}$/.test(payee)) throw new UserError('payee must be an agent id (64 hex characters)')
+    if (payee === payer) throw new UserError('an agent cannot escrow for itself')
+    if (!this.e2e.localCard(payer)) throw new UserError('the payer is not an agent of this node')
+    const terms: AvmEscrowTerms = {
+      kind: 'avm-escrow',
+      payee,
+      expiresAt: this.need(this.node).clock.now() + timeoutMs,
+    }
+    const r = await this.ledger.lock(id, payer, amount, terms)
+    if (r.status === 'applied') await this.rep?.registerTask(id, payer, payee).catch(() => {})
+    return id
+  }
+
+  /** Pay an AVM escrow to its payee: on this ledger, or by a signed receipt sent to the payee's node. Only the payer may. */
+  async escrowRelease(agent: string, id: string): Promise<boolean> {
+    const e = await this.ledger.escrow(id)
+    const t = e?.terms as AvmEscrowTerms | undefined
+    if (!e || t?.kind !== 'avm-escrow') throw new UserError(`no escrow ${id}`)
+    if (e.payer !== agent) throw new UserError('only the agent that created the escrow can release it')
+    if (e.status !== 'open') return false
+    if (this.e2e.localCard(t.payee)) {
+      const r = await this.ledger.release(id, t.payee, e.amount)
+      return r.status === 'applied'
+    }
+    const card = await this.cardOf(t.payee)
+    if (!card)
+      throw new UserError(
+        `the payee ${t.payee.slice(0, 12)}… is unknown here (no card): it must have messaged this node`,
+      )
+    const node = this.need(this.node)
+    const keys = await this.keysOf(agent)
+    const body = {
+      id: `rcpt-${id}`,
+      from: agent,
+      to: t.payee,
+      amount: e.amount,
+      issuedAt: node.clock.now(),
+      fromNode: node.peerId,
+      toNode: card.body.node,
+      ref: id,
+    }
+    // Intent first (Ed25519 is deterministic: the receipt signed below is this one), so a crash after the
+    // release still re-sends the receipt on restart (`resend`).
+    await putJson(this.kv, `escrow-receipt/${id}`, signReceipt(body, keys.signing.secretKey))
+    const { status, receipt } = await releaseByReceipt(this.ledger, id, body, keys.signing.secretKey)
+    if (status !== 'applied') return false
+    this.track(this.sendReceipt(receipt, t.payee))
+    return true
+  }
+
+  /** Refund an AVM escrow: the payee (when local) at any time, the payer once it expired. */
+  async escrowRefund(agent: string, id: string): Promise<boolean> {
+    const e = await this.ledger.escrow(id)
+    const t = e?.terms as AvmEscrowTerms | undefined
+    if (!e || t?.kind !== 'avm-escrow') throw new UserError(`no escrow ${id}`)
+    const now = this.need(this.node).clock.now()
+    if (agent !== t.payee) {
+      if (agent !== e.payer) throw new UserError('only the payer or the payee can refund an escrow')
+      if (now < t.expiresAt)
+        throw new UserError(
+          `escrow ${id} runs until ${new Date(t.expiresAt).toISOString()}; only the payee can refund it earlier`,
+        )
+    }
+    if (e.status !== 'open') return false
+    const r = await this.ledger.refund(
+      id,
+      agent === t.payee ? 'refunded by the payee' : 'refunded by the payer after its timeout',
+    )
+    return r.status === 'applied'
+  }
+
+  /** Refund AVM escrows whose timeout passed (at most every ESCROW_SWEEP_MS). */
+  private async sweepEscrows(): Promise<void> {
+    const now = this.need(this.node).clock.now()
+    if (now - this.lastEscrowSweep < ESCROW_SWEEP_MS) return
+    this.lastEscrowSweep = now
+    for (const e of await this.ledger.escrows('open')) {
+      const t = e.terms as AvmEscrowTerms | undefined
+      if (t?.kind === 'avm-escrow' && t.expiresAt <= now) {
+        await this.ledger
+          .refund(e.id, 'timeout')
+          .catch((err: unknown) => this.log?.warn('escrow refund failed', { escrowId: e.id, error: err }))
+        this.log?.info('escrow expired and refunded', { escrowId: e.id, payer: e.payer, amount: e.amount })
+      }
+    }
   }
 
   /** Jobs (awards won by local agents) of one CFP, for `market show` on the provider's node. */
@@ -832,6 +1250,14 @@ export class MarketService implements NodeService {
   private async keysOf(agentId: string): Promise<AgentKeys> {
     const k = this.keys.get(agentId)
     if (k) return k
+    // Agents of the AVM host keep their keys there.
+    const hosted = this.need(this.node)
+      .service<NodeService & { agentKeys?: (id: string) => AgentKeys | undefined }>('agents')
+      ?.agentKeys?.(agentId)
+    if (hosted) {
+      this.keys.set(agentId, hosted)
+      return hosted
+    }
     const keys = await this.e2e.loadOrCreateKeys(agentId)
     if (keys.agentId !== agentId)
       throw new SwarmdError('MARKET_NO_KEYS', `no keys for agent ${agentId.slice(0, 12)}… on this node`)

@@ -105,6 +105,11 @@ export class ReputationService implements NodeService {
   private running = false
   private metrics: ReputationMetrics | undefined
   private metricsNode: SwarmNode | undefined
+  /** Stake of agents hosted elsewhere, as their nodes attest with their bids (newest per agent). */
+  private readonly remoteStake = new Map<
+    string,
+    { bonded: number; bondedSince?: number; blacklisted: boolean; at: number }
+  >()
 
   constructor(init: ReputationServiceInit = {}) {
     this.init = init
@@ -281,9 +286,35 @@ export class ReputationService implements NodeService {
     return this.trust.top(limit).map((x) => this.trustOf(x.agent))
   }
 
-  /** What the auction's `bidScorer` needs about a bidder (`BidContext.standing`); prefetch per auction. */
+  /**
+   * Record the stake another node attests for one of its agents (checked by
+   * the caller: signed by that node, fresh). Only the newest attestation counts.
+   */
+  noteRemoteStake(
+    agentId: string,
+    s: { bonded: number; bondedSince?: number; blacklisted: boolean; at: number },
+  ): void {
+    const prev = this.remoteStake.get(agentId)
+    if (prev && prev.at > s.at) return
+    this.remoteStake.delete(agentId)
+    this.remoteStake.set(agentId, s)
+    if (this.remoteStake.size > 100_000)
+      this.remoteStake.delete(this.remoteStake.keys().next().value as string)
+  }
+
+  /**
+   * What the auction's `bidScorer` needs about a bidder (`BidContext.standing`); prefetch per auction.
+   * Stake: this node's ledger for its own agents, else the bidder's node's latest attestation.
+   */
   async standing(agentId: string): Promise<BidderStanding> {
-    const a = await this.stake.stake.account(agentId)
+    const local = await this.stake.stake.account(agentId)
+    const remote = this.remoteStake.get(agentId)
+    const hasLocal =
+      local.bonded > 0 || local.blacklisted || local.unbonding.length > 0 || local.slashedTotal > 0
+    const a =
+      !hasLocal && remote
+        ? { bonded: remote.bonded, bondedSince: remote.bondedSince, blacklisted: remote.blacklisted }
+        : local
     const now = this.need(this.node).clock.now()
     return {
       relativeTrust: this.trust.relativeTrust(agentId),

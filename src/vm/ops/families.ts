@@ -1,4 +1,5 @@
 /** Host-backed opcode families (the pure ones are in control.ts and data.ts). */
+import { economyOps } from './economy.ts'
 import { pluginOps } from './plugins.ts'
 import { selfOps } from './self.ts'
 import { storageOps } from './storage.ts'
@@ -12,4 +13,5 @@ export const FAMILIES: OpSpec[] = [
   ...swarmWalletOps,
   ...pluginOps,
   ...selfOps,
+  ...economyOps,
 ]
