@@ -87,7 +87,8 @@ export class ProcessDevnet {
     await net.startBatch([...Array(nBoot).keys()])
     const bootAddrs = net.nodes.slice(0, nBoot).map((x) => x.addr)
     for (const b of net.nodes.slice(0, nBoot))
-      for (const a of bootAddrs) if (a !== b.addr) await net.api(b.index, 'POST', '/v1/connect', { multiaddr: a })
+      for (const a of bootAddrs)
+        if (a !== b.addr) await net.api(b.index, 'POST', '/v1/connect', { multiaddr: a })
     for (let i = nBoot; i < n; i++) await init(i, { bootstrap: bootAddrs })
     const rest = [...Array(n).keys()].slice(nBoot)
     for (let i = 0; i < rest.length; i += batch) {
@@ -96,13 +97,14 @@ export class ProcessDevnet {
       await net.startBatch(chunk)
     }
     log(`${n} daemons started (${Date.now() - t0} ms); waiting for peers and DHT tables`)
+    const minTable = Math.min(n - 1, 2)
     let lagging: string[] = []
     try {
       await waitFor(
         async () => {
           const all = await Promise.all(net.nodes.map((x) => net.status(x.index).catch(() => undefined)))
           lagging = all.flatMap((s, i) =>
-            s && s.peers > 0 && s.dht.routingTableSize >= 2 ? [] : [`node-${i}`],
+            s && s.peers > 0 && s.dht.routingTableSize >= minTable ? [] : [`node-${i}`],
           )
           return lagging.length === 0
         },
