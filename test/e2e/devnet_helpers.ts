@@ -14,7 +14,7 @@ import type { ConfigOverrides } from '../../src/node/config.ts'
 import { NodeClient } from '../../src/node/client.ts'
 import type { NodeStatus } from '../../src/node/node.ts'
 import { initRepo } from '../../src/node/repo.ts'
-import { type Cleanup, waitFor } from './node_helpers.ts'
+import { Cleanup, waitFor } from './node_helpers.ts'
 import { cli, type CliResult, type Daemon, startDaemon } from './process_helpers.ts'
 
 export interface DevnetNode {
@@ -48,14 +48,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export class ProcessDevnet {
   readonly nodes: DevnetNode[] = []
-  private readonly cleanup: Cleanup
+  /** The daemons' own kill-on-cleanup entries (run after the graceful `down`). */
+  private readonly procs = new Cleanup()
   private readonly readyTimeoutMs: number
   private readonly clients = new Map<number, NodeClient>()
   private readonly nodeArgs: DevnetOptions['nodeArgs']
   readonly log: (s: string) => void
 
-  private constructor(cleanup: Cleanup, opts: DevnetOptions, log: (s: string) => void) {
-    this.cleanup = cleanup
+  private constructor(opts: DevnetOptions, log: (s: string) => void) {
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 120_000
     this.nodeArgs = opts.nodeArgs
     this.log = log
@@ -65,11 +65,14 @@ export class ProcessDevnet {
   static async up(cleanup: Cleanup, dir: string, opts: DevnetOptions): Promise<ProcessDevnet> {
     const t0 = Date.now()
     const log = opts.log ?? ((s: string) => process.stderr.write(`devnet: ${s}\n`))
-    const net = new ProcessDevnet(cleanup, opts, log)
+    const net = new ProcessDevnet(opts, log)
     const n = opts.nodes
     const nBoot = Math.min(opts.bootstraps ?? 3, n)
     const batch = opts.batch ?? 5
-    cleanup.push(() => net.down())
+    cleanup.push(async () => {
+      await net.down()
+      await net.procs.run()
+    })
     const base: ConfigOverrides = {
       listen: ['/ip4/127.0.0.1/tcp/0'],
       'api.port': 0,
@@ -129,7 +132,7 @@ export class ProcessDevnet {
     if (x.port > 0) args.push('--listen', `/ip4/127.0.0.1/tcp/${x.port}`)
     let d: Daemon
     try {
-      d = await startDaemon(this.cleanup, args, this.readyTimeoutMs, this.nodeArgs?.(i))
+      d = await startDaemon(this.procs, args, this.readyTimeoutMs, this.nodeArgs?.(i))
     } catch (err) {
       throw new Error(`node-${i}: ${(err as Error).message}\n${this.logTail(i)}`)
     }
