@@ -54,6 +54,8 @@ const groupOf = (r: number) => GROUPS[REQUESTERS.indexOf(r) % GROUPS.length]!
 const PROBE_CAP = 'bench-probe'
 const env = (k: string, d: number) => Number(process.env[k] ?? d)
 const WINDOW_MS = env('BENCH_WINDOW_MS', 100)
+/** A second, wider bid window (JS providers): most bids make it, so the overhead is measured on all CFPs. */
+const WIDE_WINDOW_MS = env('BENCH_WIDE_WINDOW_MS', 300)
 const LATENCY_RUNS = env('BENCH_LATENCY_RUNS', 60)
 const RATES = (process.env.BENCH_RATES ?? '1,2,5,10,20,50,100,200').split(',').map(Number)
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 10)
@@ -185,7 +187,7 @@ async function main(): Promise<string> {
   )
 
   // CFP to award, one at a time.
-  const latency = async (capOf: (r: number) => string) => {
+  const latency = async (capOf: (r: number) => string, windowMs = WINDOW_MS) => {
     const lat: number[] = []
     const fromSig: number[] = []
     const settle: number[] = []
@@ -198,7 +200,7 @@ async function main(): Promise<string> {
         capability: capOf(r),
         units: 1,
         reserve: 100,
-        deadlineMs: WINDOW_MS,
+        deadlineMs: windowMs,
         payload: `cfp ${k}`,
         wait: true,
         waitMs: 30_000,
@@ -212,10 +214,14 @@ async function main(): Promise<string> {
       lat.push(award.issuedAt - sent)
       fromSig.push(award.issuedAt - a.auction!.cfp.issuedAt)
     }
-    return { lat, fromSig, settle, missed }
+    return { lat, fromSig, settle, missed, windowMs }
   }
   const js = await latency((r) => groupOf(r).cap)
   log(`CFP to award (JS providers) p50 ${median(js.lat)} ms p95 ${pct(js.lat, 0.95)} ms, ${js.missed} missed`)
+  const wide = await latency((r) => groupOf(r).cap, WIDE_WINDOW_MS)
+  log(
+    `CFP to award (JS providers, ${WIDE_WINDOW_MS} ms window) p95 ${pct(wide.lat, 0.95)} ms, ${wide.missed} missed`,
+  )
   const avm = await latency(() => AVM.cap)
   log(
     `CFP to award (AVM providers) p50 ${median(avm.lat)} ms p95 ${pct(avm.lat, 0.95)} ms, ${avm.missed} missed`,
@@ -353,8 +359,8 @@ async function main(): Promise<string> {
   const cpuOf = (x: Step) => [...x.cpuPerPaid.values()].reduce((a, b) => a + b, 0)
   const roleCpu = (x: Step, role: string) => f(x.cpuPerPaid.get(role) ?? 0)
   const row = (name: string, x: typeof js, note: string) => [
-    `| CFP to award, ${name} (ms) | ${f(median(x.lat))} | ${f(pct(x.lat, 0.95))} | includes the ${WINDOW_MS} ms bid window; ${x.missed} of ${LATENCY_RUNS} got no bid in time${note} |`,
-    `| CFP to award minus the bid window, ${name} (ms) | ${f(median(x.lat) - WINDOW_MS)} | ${f(pct(x.lat, 0.95) - WINDOW_MS)} | from the CFP's signature: p50 ${f(median(x.fromSig) - WINDOW_MS)}, p95 ${f(pct(x.fromSig, 0.95) - WINDOW_MS)} |`,
+    `| CFP to award, ${name}, ${x.windowMs} ms window (ms) | ${f(median(x.lat))} | ${f(pct(x.lat, 0.95))} | includes the bid window; ${x.missed} of ${LATENCY_RUNS} got no bid in time${note} |`,
+    `| the same minus the bid window (ms) | ${f(median(x.lat) - x.windowMs)} | ${f(pct(x.lat, 0.95) - x.windowMs)} | from the CFP's signature: p50 ${f(median(x.fromSig) - x.windowMs)}, p95 ${f(pct(x.fromSig, 0.95) - x.windowMs)} |`,
   ]
   const out = [
     '## Market on a devnet of 20 daemon processes (`npm run bench -- market-devnet`)',
@@ -367,14 +373,16 @@ async function main(): Promise<string> {
     'also gossips a reputation report to all 20 nodes. Driven through the control API (`POST /v1/market/cfp`',
     `with \`wait\`) from one bench process. Machine CPU busy before measuring: ${f(100 * calm)} %.`,
     '',
-    `Latency: ${LATENCY_RUNS} CFPs one at a time, round robin over the requesters, bid window ${WINDOW_MS} ms; from the`,
-    "API request to the award's signature (cleared at the first tick after the window, escrow locked).",
+    `Latency: ${LATENCY_RUNS} CFPs one at a time per row, round robin over the requesters; from the API request to the`,
+    "award's signature (cleared at the first tick after the bid window, escrow locked). Only CFPs that got a bid",
+    'in time have an award: the misses are counted, not timed.',
     '',
     '| measure | p50 | p95 | notes |',
     '|---|---|---|---|',
     `| baseline: control-API round trip (ms) | ${f(median(rtt))} | ${f(pct(rtt, 0.95))} | \`GET /v1/status\` |`,
     `| baseline: flood delivery of a routed CFP (ms) | ${f(probe.latencyMs.p50)} | ${f(probe.latencyMs.p95)} | routing alone (\`/v1/route/probe\`, ms resolution), ${probe.delivered}/${probe.sent} delivered |`,
     ...row('JS providers', js, ''),
+    ...row('JS providers', wide, ''),
     ...row('AVM providers', avm, '; the CFP waits in the agent inbox for the program'),
     `| CFP to settled (paid), JS providers (ms) | ${f(median(js.settle))} | ${f(pct(js.settle, 0.95))} | award, task, result, receipt; \`wait\` polls every 50 ms |`,
     '',
