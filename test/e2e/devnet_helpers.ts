@@ -40,6 +40,8 @@ export interface DevnetOptions {
   readyTimeoutMs?: number
   /** Progress lines (stderr by default). */
   log?: (s: string) => void
+  /** How long `down` waits after SIGTERM before SIGKILL. @default 15 s */
+  stopGraceMs?: number
   /** Node's own flags for node i's daemon (e.g. `--cpu-prof`). */
   nodeArgs?: (i: number) => string[]
 }
@@ -53,11 +55,13 @@ export class ProcessDevnet {
   private readonly readyTimeoutMs: number
   private readonly clients = new Map<number, NodeClient>()
   private readonly nodeArgs: DevnetOptions['nodeArgs']
+  private readonly stopGraceMs: number
   readonly log: (s: string) => void
 
   private constructor(opts: DevnetOptions, log: (s: string) => void) {
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 120_000
     this.nodeArgs = opts.nodeArgs
+    this.stopGraceMs = opts.stopGraceMs ?? 15_000
     this.log = log
   }
 
@@ -201,14 +205,16 @@ export class ProcessDevnet {
     }
   }
 
-  /** Stop every running daemon (SIGTERM in parallel; SIGKILL, named in the log, after 15 s). */
+  /** Stop every running daemon (SIGTERM in parallel; SIGKILL, named in the log, after `stopGraceMs`). */
   async down(): Promise<void> {
     const live = this.nodes.filter((x) => x?.daemon)
     for (const x of live) x.daemon!.child.kill('SIGTERM')
-    await Promise.race([Promise.all(live.map((x) => x.daemon!.exited)), sleep(15_000)])
+    await Promise.race([Promise.all(live.map((x) => x.daemon!.exited)), sleep(this.stopGraceMs)])
     const stuck = live.filter((x) => x.daemon!.child.exitCode === null && x.daemon!.child.signalCode === null)
     if (stuck.length > 0)
-      this.log(`not stopped 15 s after SIGTERM, killed: ${stuck.map((x) => `node-${x.index}`).join(', ')}`)
+      this.log(
+        `not stopped ${this.stopGraceMs / 1000} s after SIGTERM, killed: ${stuck.map((x) => `node-${x.index}`).join(', ')}`,
+      )
     for (const x of stuck) x.daemon!.child.kill('SIGKILL')
     for (const x of live) x.daemon = undefined
   }

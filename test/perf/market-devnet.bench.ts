@@ -40,6 +40,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type AuctionRecord, auditAcross, type LedgerReport } from '../../src/market/index.ts'
 import type { ProbeResult } from '../../src/node/routing/probe.ts'
+import { repoPaths } from '../../src/node/repo.ts'
 import { ProcessDevnet } from '../e2e/devnet_helpers.ts'
 import { Cleanup } from '../e2e/node_helpers.ts'
 
@@ -93,6 +94,30 @@ async function busyOver(ms: number): Promise<number> {
   await sleep(ms)
   const b = machineCpu()
   return (b.busy - a.busy) / Math.max(1, b.total - a.total)
+}
+
+/** Counters of node i's Prometheus text, summed by series (name plus labels). */
+async function counters(net: ProcessDevnet, i: number): Promise<Map<string, number>> {
+  const token = readFileSync(repoPaths(net.nodes[i]!.repo).token, 'utf8').trim()
+  const res = await fetch(`http://127.0.0.1:${net.client(i).info.apiPort}/metrics`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(30_000),
+  })
+  const out = new Map<string, number>()
+  for (const line of (await res.text()).split('\n')) {
+    const m =
+      /^(swarmd_wire_messages_total|libp2p_noise_encrypted_packets_total|libp2p_data_transfer_bytes_total)(\{[^}]*\})? (\S+)$/.exec(
+        line,
+      )
+    if (m) out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]))
+  }
+  return out
+}
+async function devnetCounters(net: ProcessDevnet): Promise<Map<string, number>> {
+  const sum = new Map<string, number>()
+  for (const c of await Promise.all(net.nodes.map((x) => counters(net, x.index))))
+    for (const [k, v] of c) sum.set(k, (sum.get(k) ?? 0) + v)
+  return sum
 }
 
 type CfpAnswer = { cfpId: string; auction?: AuctionRecord; route: { delivered: boolean; error?: string } }
@@ -252,6 +277,8 @@ async function main(): Promise<string> {
     busy: number
     cpuPerPaid: Map<string, number>
     reasons: Map<string, number>
+    /** Counter increments over the step, devnet-wide, per CFP paid. */
+    traffic: Map<string, number>
   }
   const steps: Step[] = []
   const sweepStart = Date.now()
@@ -260,6 +287,7 @@ async function main(): Promise<string> {
     const award: number[] = []
     const settle: number[] = []
     let paid = 0
+    const c0 = await devnetCounters(net)
     const cpu0 = pids.map(processCpu)
     const m0 = machineCpu()
     const s = performance.now()
@@ -303,6 +331,9 @@ async function main(): Promise<string> {
     await Promise.all(pending)
     const secs = (performance.now() - s) / 1000
     const m1 = machineCpu()
+    const c1 = await devnetCounters(net)
+    const traffic = new Map<string, number>()
+    for (const [k, v] of c1) traffic.set(k, (v - (c0.get(k) ?? 0)) / Math.max(1, paid))
     const cpuPerPaid = new Map<string, number>()
     pids.forEach((pid, i) => {
       const used = processCpu(pid) - cpu0[i]!
@@ -319,6 +350,7 @@ async function main(): Promise<string> {
       busy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total),
       cpuPerPaid,
       reasons,
+      traffic,
     }
     steps.push(step)
     log(
@@ -402,6 +434,7 @@ async function main(): Promise<string> {
     best
       ? `Sustained: **${f(best.settledPerS)} CFPs/s** settled across the devnet (the best step with at least 95 % paid: offered ${best.rate}/s).`
       : 'Sustained: **no step had 95 % of its CFPs paid**.',
+    ...(best ? ['', trafficText(best), ''] : []),
     `${late} CFPs or bids refused as arriving after the bid window closed (whole run). Load average after the sweep:`,
     `${endLoad.map((x) => x.toFixed(1)).join(' / ')}.`,
     '',
@@ -411,6 +444,32 @@ async function main(): Promise<string> {
     profile,
   ]
   return out.join('\n')
+}
+
+/** What one settled CFP costs on the network, devnet-wide (a sweep step's counters per CFP paid). */
+function trafficText(x: { rate: number; traffic: Map<string, number> }): string {
+  const t = x.traffic
+  const get = (k: string) => t.get(k) ?? 0
+  const wire = [...t]
+    .filter(([k]) => k.startsWith('swarmd_wire_messages_total') && k.includes('direction="out"'))
+    .map(([k, v]) => [/protocol="([^"]+)"/.exec(k)?.[1] ?? k, v] as const)
+    .sort((a, b) => b[1] - a[1])
+  const bytes = [...t]
+    .filter(
+      ([k]) =>
+        k.startsWith('libp2p_data_transfer_bytes_total') && k.endsWith(' sent"}') && !k.includes('global'),
+    )
+    .map(([k, v]) => [/protocol="([^"]+) sent"/.exec(k)?.[1] ?? k, v] as const)
+    .sort((a, b) => b[1] - a[1])
+  const total = get('libp2p_data_transfer_bytes_total{protocol="global sent"}')
+  return [
+    `Network cost of one settled CFP, devnet-wide (step ${x.rate}/s, counters / CFPs paid):`,
+    `${f(wire.reduce((a, [, v]) => a + v, 0))} swarmd wire envelopes sent (${wire.map(([k, v]) => `${k} ${f(v)}`).join(', ')}),`,
+    `${f(get('libp2p_noise_encrypted_packets_total'))} Noise transport packets, ${f(total / 1024)} KiB sent (${bytes
+      .slice(0, 6)
+      .map(([k, v]) => `${k} ${f(v / 1024)} KiB`)
+      .join(', ')}).`,
+  ].join('\n')
 }
 
 /** Top self-time functions (and packages) of the profiles of a requester, a JS provider and a bystander node. */
