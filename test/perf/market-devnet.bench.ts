@@ -168,9 +168,11 @@ async function main(): Promise<string> {
   for (const p of GROUPS[0]!.providers) await net.api(p, 'POST', '/v1/caps/provide', { name: PROBE_CAP })
   for (const r of REQUESTERS)
     await net.api(r, 'POST', '/v1/market/mint', { account: '', amount: 1e12, reason: 'bench' })
-  // Every requester reaches its providers: a CFP gets three bids (retried while subscriptions propagate).
+  // Every requester reaches its providers: a CFP gets three bids (retried, reconnected, while
+  // subscriptions propagate).
   for (const r of REQUESTERS)
     for (const cap of [groupOf(r).cap, AVM.cap]) {
+      const providers = cap === AVM.cap ? AVM.providers : groupOf(r).providers
       for (let attempt = 1; ; attempt++) {
         const a = await cfp(r, {
           capability: cap,
@@ -183,8 +185,14 @@ async function main(): Promise<string> {
         })
         if (a.auction?.bidCount === 3 && a.auction.awards[0]?.status === 'paid') break
         if (attempt >= 20)
-          throw new Error(`node-${r} does not reach its ${cap} providers (${a.auction?.bidCount} bids)`)
-        await sleep(500)
+          throw new Error(
+            `node-${r} does not reach its ${cap} providers (${a.auction?.bidCount} bids, route ${JSON.stringify(a.route)})`,
+          )
+        log(
+          `node-${r}: ${a.auction?.bidCount ?? 0} bids for ${cap} (route ${JSON.stringify(a.route)}); reconnecting`,
+        )
+        for (const p of providers) await net.connect(r, p).catch(() => {})
+        await sleep(1000)
       }
     }
   log(`devnet up in ${upMs} ms, requesters reach their providers (${Date.now() - t0} ms)`)
