@@ -118,6 +118,13 @@ function auctionText(r: AuctionRecord): string {
         ]),
       ),
     )
+  for (const a of r.awards) {
+    const t = a.award.terms
+    if (t)
+      lines.push(
+        `negotiated ${short(a.award.winner)}: price ${t.price}, delivery ${t.deadlineMs} ms, ${t.quality}, ${t.upfrontPct}% up front`,
+      )
+  }
   return `${lines.join('\n')}\n`
 }
 
@@ -157,6 +164,10 @@ With --wait, waits for the auction to settle and prints the award(s) and result(
       description: 'how the CFP travels (default: config market.routeMode)',
       choices: ['flood', 'cq'],
     },
+    negotiate: {
+      type: 'boolean',
+      description: 'negotiate the price with the winners after clearing (config market.negotiation)',
+    },
     wait: { type: 'boolean', description: 'wait for the award and the result' },
   },
   async run(ctx) {
@@ -170,7 +181,8 @@ With --wait, waits for the auction to settle and prints the award(s) and result(
     }
     const deadline = flags.deadline as number
     const resultTimeout = flags['result-timeout'] as number | undefined
-    const waitMs = deadline + (resultTimeout ?? 30_000) + 10_000
+    // A negotiated CFP also waits for the negotiation window (market.negotiation.windowMs, 5 s by default).
+    const waitMs = deadline + (resultTimeout ?? 30_000) + 10_000 + (flags.negotiate ? 120_000 : 0)
     const res = await daemon(ctx).cfp(
       {
         capability: ctx.args.CAPABILITY!,
@@ -179,6 +191,7 @@ With --wait, waits for the auction to settle and prints the award(s) and result(
         deadlineMs: deadline,
         payload,
         mechanism: flags.mechanism as MechanismName,
+        negotiation: flags.negotiate === true,
         resultTimeoutMs: resultTimeout,
         routeMode: flags.route as 'flood' | 'cq' | undefined,
         wait: flags.wait === true,
@@ -274,6 +287,13 @@ const show: Command = {
           when(b.expiresAt),
         ]),
       )}\n`
+    for (const n of d.negotiations?.parties ?? [])
+      text += `negotiation with ${short(n.winner)}: ${n.failed ? `failed (${n.failed})` : n.snapshot.state}${n.snapshot.thread
+        .map(
+          (m) =>
+            `\n  ${m.round} ${m.from === n.winner ? 'winner' : 'requester'} ${m.act}${m.terms ? ` ${m.terms.price}` : ''}`,
+        )
+        .join('')}\n`
     for (const e of d.escrows)
       text += `escrow ${e.id}: ${e.status}, locked ${e.amount}${e.paid === undefined ? '' : `, paid ${e.paid}`}${e.refunded === undefined ? '' : `, refunded ${e.refunded}`}${e.reason ? ` (${e.reason})` : ''}\n`
     ctx.io.out(text)

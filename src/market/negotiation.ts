@@ -11,6 +11,11 @@
  * timeout | round-limit). It is pure: time comes from the injected clock,
  * transport is the caller's (E2E session), and `snapshot()`/`restore()` let
  * the caller persist it between messages.
+ *
+ * Two ways to drive it: `receive()` answers each message with the
+ * strategy's reply; `take()` + `answer()` record the peer's message and let
+ * the caller choose the reply (an agent program that decides for itself),
+ * with the same threading, signing and round-limit rules.
  */
 import { type Clock, fromB64, fromHex, sign, toB64, verify } from '../common/index.ts'
 import { MarketError, MarketErrorCode } from './errors.ts'
@@ -62,6 +67,12 @@ export interface NegotiatorInit {
   deadline: number
   clock: Clock
   cfpId?: string
+  /**
+   * Hard limits on the peer's terms (say, a price within the budget): terms
+   * that fail it are never accepted, whatever their utility (my own
+   * proposals come from `termsAt` and are not checked). @default any valid terms
+   */
+  acceptable?: (t: Terms) => boolean
 }
 
 export interface NegotiationSnapshot {
@@ -158,15 +169,82 @@ export class Negotiator {
     this.s.theirs.push(u)
     const round = this.s.thread.length + 1
     const p = this.init.preferences
+    const ok = this.init.acceptable?.(theirs) ?? true
     if (round > this.init.maxRounds) {
-      if (u >= p.reservation) return this.reply('accept', theirs, 'agreed', 'accepted at the round limit')
+      if (ok && u >= p.reservation)
+        return this.reply('accept', theirs, 'agreed', 'accepted at the round limit')
       return this.reply('reject', undefined, 'round-limit', 'round limit reached')
     }
     const c = this.nextConcession(round)
     const mine = termsAt(p, c)
-    if (u >= p.reservation && u >= this.utilityOf(mine))
+    if (ok && u >= p.reservation && u >= this.utilityOf(mine))
       return this.reply('accept', theirs, 'agreed', 'accepted')
     return this.propose(c)
+  }
+
+  /**
+   * Record the peer's message without answering it (the caller answers with
+   * `answer`). Same checks as `receive`; closes on a reject or an accept.
+   * Returns the reject to send when the deadline has passed, else nothing.
+   */
+  take(raw: unknown): NegotiationMessage | undefined {
+    if (this.s.state !== 'open')
+      fail(
+        MarketErrorCode.NEGOTIATION_CLOSED,
+        `negotiation ${this.init.negotiationId} is ${this.s.state}`,
+        'ignore',
+      )
+    const m = this.check(raw)
+    this.s.thread.push(m)
+    if (m.act === 'reject') {
+      this.close('rejected', m.reason ?? 'rejected by peer')
+      return undefined
+    }
+    if (this.init.clock.now() >= this.init.deadline) return this.expire()
+    if (m.act === 'accept') {
+      this.s.agreement = m.terms
+      this.close('agreed', 'accepted by peer')
+      return undefined
+    }
+    this.s.theirs.push(this.utilityOf(m.terms!))
+    return undefined
+  }
+
+  /**
+   * My reply, chosen by the caller: the opening proposal, or an answer to the
+   * peer's last proposal (a counter-proposal, an accept of exactly its terms,
+   * or a reject). Throws (state unchanged) when it is not my turn, the terms
+   * are invalid, a proposal would pass the round limit, or an accept names
+   * other terms. Past the deadline it closes as `timeout` and returns that
+   * reject instead.
+   */
+  answer(act: NegotiationAct, terms?: Terms, reason?: string): NegotiationMessage {
+    if (this.s.state !== 'open')
+      fail(
+        MarketErrorCode.NEGOTIATION_CLOSED,
+        `negotiation ${this.init.negotiationId} is ${this.s.state}`,
+        'ignore',
+      )
+    const last = this.s.thread[this.s.thread.length - 1]
+    if (last && (last.from === this.init.self.id || last.act !== 'propose'))
+      fail(MarketErrorCode.BAD_STATE, 'not my turn: waiting for the peer', 'ignore')
+    if (!last && act !== 'propose')
+      fail(MarketErrorCode.BAD_STATE, 'the first message must propose', 'ignore')
+    const timedOut = this.expire()
+    if (timedOut) return timedOut
+    if (act === 'reject') return this.reply('reject', undefined, 'rejected', reason ?? 'rejected')
+    if (act === 'accept') {
+      if (terms !== undefined && !sameTerms(terms, last!.terms))
+        fail(MarketErrorCode.BAD_MESSAGE, "an accept must repeat the peer's terms", 'reject')
+      return this.reply('accept', last!.terms, 'agreed', reason ?? 'accepted')
+    }
+    if (act !== 'propose') fail(MarketErrorCode.BAD_MESSAGE, `unknown act ${String(act)}`, 'reject')
+    if (!validTerms(terms)) fail(MarketErrorCode.BAD_MESSAGE, 'a proposal needs valid terms', 'reject')
+    const round = this.s.thread.length + 1
+    if (round > this.init.maxRounds)
+      fail(MarketErrorCode.BAD_STATE, `round ${round} is past the round limit: accept or reject`, 'ignore')
+    this.s.mine.push(1 - this.utilityOf(terms!))
+    return this.send('propose', terms, reason)
   }
 
   /** Call when the deadline may have passed: closes as `timeout` and returns the reject to send. */

@@ -14,6 +14,12 @@ export type UnknownTaskPolicy = (typeof UNKNOWN_TASK_POLICIES)[number]
 /** Built-in deterministic tasks of the config-driven JS providers (src/node/market/provider.ts). */
 export const MARKET_TASKS = ['echo', 'uppercase', 'word-count'] as const
 export type MarketTask = (typeof MARKET_TASKS)[number]
+/** Concession strategies of the daemon's negotiators (src/market/terms.ts). */
+export const NEGOTIATION_STRATEGIES = ['boulware', 'linear', 'conceder', 'tit-for-tat'] as const
+export type NegotiationStrategyName = (typeof NEGOTIATION_STRATEGIES)[number]
+/** A JS provider may also just `accept` any terms at or above its floor (and counter with the floor below it). */
+export const PROVIDER_NEGOTIATION_STRATEGIES = [...NEGOTIATION_STRATEGIES, 'accept'] as const
+export type ProviderNegotiationStrategyName = (typeof PROVIDER_NEGOTIATION_STRATEGIES)[number]
 
 /** A config-driven JS provider: the node-owned agent bids `cost × (1 + markup)` per unit and runs `task`. */
 export interface MarketProviderConfig {
@@ -26,6 +32,15 @@ export interface MarketProviderConfig {
   markup: number
   /** @default 'echo' */
   task?: MarketTask
+  /**
+   * How it negotiates after a CFP with `negotiation: true` clears (docs/market.md, "Negotiation in the
+   * daemon"). @default { strategy: 'accept' }: accept any price at or above its asking price
+   */
+  negotiation?: {
+    strategy: ProviderNegotiationStrategyName
+    /** Lowest price per unit it agrees to (whole credits). @default its asking price, ceil(cost × (1 + markup)) per unit */
+    minPrice?: number
+  }
 }
 
 export interface NodeConfig {
@@ -150,6 +165,16 @@ export interface NodeConfig {
      * signed report; one-sided ones weigh half). See docs/reputation.md.
      */
     unknownTasks: UnknownTaskPolicy
+    /** Bidders below `minTrust` relative trust are newcomers (docs/reputation.md, "Newcomers in the live auction"). */
+    newcomers: {
+      /** Admit newcomers at all (at the floor weight, with the stake a CFP requires). */
+      admit: boolean
+      minTrust: number
+      /** A newcomer's bond must be at least this old (whitewashers pay bond × seasoning per identity). */
+      bondAgeMs: number
+      /** The adaptive stranger policy: admit newcomers beside trusted bidders only at the newcomer success rate. */
+      adaptive: boolean
+    }
     /** Report gossip rate limit per sending peer: token refill per second and bucket size. */
     ratePerSecond: number
     burst: number
@@ -190,6 +215,15 @@ export interface NodeConfig {
      * reputation service.
      */
     reputation: boolean
+    /** The requester's side of negotiated awards (CFPs with `negotiation: true`; docs/market.md, "Negotiation in the daemon"). */
+    negotiation: {
+      /** Concession strategy of the requester's negotiators. */
+      strategy: NegotiationStrategyName
+      /** Proposals allowed per negotiation (both sides); the answer to the last may only accept or reject. */
+      maxRounds: number
+      /** Time after clearing to agree terms; then the mechanism's terms are awarded to the others. */
+      windowMs: number
+    }
   }
   /** Agents hosted by this node (docs/agents.md). */
   agents: {
@@ -290,6 +324,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     preTrusted: [],
     trustIntervalMs: 10_000,
     unknownTasks: 'accept-co-signed',
+    newcomers: { admit: true, minTrust: 0.001, bondAgeMs: 0, adaptive: false },
     ratePerSecond: 5,
     burst: 50,
     holdMs: 30_000,
@@ -308,6 +343,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     recovery: 'resume',
     maxMessageBytes: 256 * 1024,
     reputation: true,
+    negotiation: { strategy: 'boulware', maxRounds: 10, windowMs: 5_000 },
   },
   agents: {
     plugins: [],
@@ -379,9 +415,10 @@ const CAPABILITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$/
 function validProvider(p: unknown): boolean {
   if (typeof p !== 'object' || p === null || Array.isArray(p)) return false
   const o = p as Record<string, unknown>
-  const keys = new Set(['capability', 'cost', 'units', 'markup', 'task'])
+  const keys = new Set(['capability', 'cost', 'units', 'markup', 'task', 'negotiation'])
   if (Object.keys(o).some((k) => !keys.has(k))) return false
   return (
+    (o.negotiation === undefined || validProviderNegotiation(o.negotiation)) &&
     typeof o.capability === 'string' &&
     CAPABILITY_NAME.test(o.capability) &&
     Number.isSafeInteger(o.cost) &&
@@ -396,9 +433,18 @@ function validProvider(p: unknown): boolean {
     (o.task === undefined || (MARKET_TASKS as readonly unknown[]).includes(o.task))
   )
 }
+function validProviderNegotiation(n: unknown): boolean {
+  if (typeof n !== 'object' || n === null || Array.isArray(n)) return false
+  const o = n as Record<string, unknown>
+  return (
+    Object.keys(o).every((k) => k === 'strategy' || k === 'minPrice') &&
+    (PROVIDER_NEGOTIATION_STRATEGIES as readonly unknown[]).includes(o.strategy) &&
+    (o.minPrice === undefined || (Number.isSafeInteger(o.minPrice) && (o.minPrice as number) >= 0))
+  )
+}
 const providerList: Leaf = {
   kind: 'leaf',
-  expect: `a list of {capability, cost, units, markup, task?} (cost a whole number >= 0, units >= 1, markup 0..100, task one of ${MARKET_TASKS.join(', ')})`,
+  expect: `a list of {capability, cost, units, markup, task?, negotiation?} (cost a whole number >= 0, units >= 1, markup 0..100, task one of ${MARKET_TASKS.join(', ')}, negotiation {strategy: ${PROVIDER_NEGOTIATION_STRATEGIES.join('|')}, minPrice?: whole number >= 0})`,
   check: (v) => Array.isArray(v) && v.length <= 64 && v.every(validProvider),
 }
 const isObj = (v: unknown): v is Record<string, unknown> =>
@@ -509,6 +555,12 @@ const SCHEMA: Schema = {
       expect: `one of ${UNKNOWN_TASK_POLICIES.join(', ')}`,
       check: (v) => typeof v === 'string' && (UNKNOWN_TASK_POLICIES as readonly string[]).includes(v),
     },
+    newcomers: {
+      admit: bool,
+      minTrust: num(0, 1000),
+      bondAgeMs: int(0, 365 * 24 * HOUR),
+      adaptive: bool,
+    },
     ratePerSecond: int(1, 100_000),
     burst: int(1, 1_000_000),
     holdMs: int(0, 24 * HOUR),
@@ -527,6 +579,11 @@ const SCHEMA: Schema = {
     recovery: oneOf(['resume', 'cancel']),
     maxMessageBytes: int(4096, 16 * 1024 * 1024),
     reputation: bool,
+    negotiation: {
+      strategy: oneOf(NEGOTIATION_STRATEGIES),
+      maxRounds: int(1, 100),
+      windowMs: int(100, HOUR),
+    },
   },
   agents: {
     plugins: pluginList,

@@ -39,7 +39,18 @@ export interface SignedReport {
   body: ReportBody
   requesterSig?: string
   providerSig?: string
+  /**
+   * Optional, unsigned, self-verifying proof that the task existed, for nodes
+   * that did not take part (a one-sided failure report about an unknown task
+   * is otherwise only held): the requester's signed award and the provider's
+   * signed bid. Checked by the node (src/node/reputation/evidence.ts); not part
+   * of the report's identity.
+   */
+  taskEvidence?: { award: unknown; bid: unknown }
 }
+
+/** Largest accepted `taskEvidence` (JSON characters). */
+export const MAX_TASK_EVIDENCE_CHARS = 8192
 
 const AGENT_ID = /^[0-9a-f]{64}$/
 
@@ -60,6 +71,12 @@ export function reportShapeProblem(value: unknown): string | undefined {
   for (const k of ['requesterSig', 'providerSig'] as const) {
     const s = r[k]
     if (s !== undefined && (typeof s !== 'string' || !/^[0-9a-f]{128}$/.test(s))) return `bad ${k}`
+  }
+  if (r.taskEvidence !== undefined) {
+    const e = r.taskEvidence as Record<string, unknown> | null
+    if (typeof e !== 'object' || e === null || e.award === undefined || e.bid === undefined)
+      return 'bad taskEvidence'
+    if (JSON.stringify(e).length > MAX_TASK_EVIDENCE_CHARS) return 'taskEvidence too large'
   }
   const extra = Object.keys(b).filter(
     (k) =>

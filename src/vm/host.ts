@@ -112,6 +112,18 @@ export interface OfferSpec {
   price: number
 }
 
+/** Terms of a negotiation as an AVM program gives them (NEGOTIATE): any subset; the rest is the requester's. */
+export interface TermsSpec {
+  /** Total price in credits. */
+  price?: number
+  /** Delivery time after the award, in ms. */
+  deadlineMs?: number
+  /** standard | premium | enterprise */
+  quality?: string
+  /** Share of the price paid up front, in whole percent. */
+  upfrontPct?: number
+}
+
 /**
  * The market, escrow, reputation and stake (the economic opcodes). Only the
  * daemon provides it (offline `vm run` has no market); every answer is
@@ -128,6 +140,11 @@ export interface Economy {
   auctionBid(agent: string, auctionId: string, offers: OfferSpec[]): Promise<boolean>
   /** The auction's outcome once it is settled or after `waitMs` (clearing it now when `close`). */
   auctionSettle(agent: string, auctionId: string, waitMs: number, close: boolean): Promise<Value>
+  /**
+   * Answer a negotiation this agent takes part in as a winning bidder (`negotiationId` from its
+   * `negotiate` message): `act` propose (with `terms`), accept or reject. Returns whether it was sent and taken.
+   */
+  negotiate(agent: string, negotiationId: string, act: string, terms: TermsSpec): Promise<boolean>
   /** Return the result of a task this agent won (`escrowId` from its task message). */
   taskResult(agent: string, escrowId: string, ok: boolean, output: Value): Promise<boolean>
   /** Lock `amount` of `agent`'s credits for `payee` until released, or refunded after `timeoutMs`. */

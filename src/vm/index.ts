@@ -38,6 +38,7 @@ export type {
   PluginRequest,
   Policy,
   SwarmMessage,
+  TermsSpec,
   Wallet,
 } from './host.ts'
 export { DEFAULT_LIMITS, Machine, type MachineInit, type MachineLimits } from './interp.ts'

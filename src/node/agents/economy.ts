@@ -10,19 +10,27 @@
  * `cfp`; the program answers with AUCTION_BID (or lets it pass). An award
  * reaches it as a message of topic `task`; the program answers with
  * TASK_RESULT. Messages come from the requester agent on channel `market`.
+ * When the CFP allows negotiation, each message of the requester's
+ * negotiator reaches a provisional winner as a message of topic `negotiate`;
+ * the program answers with NEGOTIATE (docs/market.md, "Negotiation in the daemon").
  */
 import type { Logger } from '../../common/index.ts'
 import { SwarmdError, UserError } from '../../common/index.ts'
 import type { AgentKeys } from '../../e2e/index.ts'
-import type { Award, Cfp } from '../../market/index.ts'
+import type { Award, Cfp, NegotiationAct, Terms } from '../../market/index.ts'
 import { makeReport, type Outcome } from '../../reputation/index.ts'
-import type { CfpSpec, Economy, LocalBus, OfferSpec, Value } from '../../vm/index.ts'
+import type { CfpSpec, Economy, LocalBus, OfferSpec, TermsSpec, Value } from '../../vm/index.ts'
 import { toValue } from '../../vm/values.ts'
 import type { MarketService } from '../market/index.ts'
+import type { NegotiationNotice } from '../market/provider.ts'
 import type { SwarmNode } from '../node.ts'
 import type { ReputationService } from '../reputation/index.ts'
 
 const MECHANISMS = new Set(['vcg', 'first-price', 'second-price', 'posted-price'])
+const ACTS = new Set(['propose', 'accept', 'reject'])
+/** Terms as AVM programs see them. */
+const termsValue = (t: Terms | undefined) =>
+  t ? { price: t.price, deadline_ms: t.deadlineMs, quality: t.quality, upfront_pct: t.upfrontPct } : null
 let msgSeq = 0
 
 export class AgentEconomy implements Economy {
@@ -91,6 +99,7 @@ export class AgentEconomy implements Economy {
             this.offerTask(agent, award, payload)
             return undefined // the program answers with TASK_RESULT
           },
+          { kind: 'inbox', notify: (n) => this.offerNegotiation(agent, n) }, // it answers with NEGOTIATE
         ),
       )
     }
@@ -131,6 +140,24 @@ export class AgentEconomy implements Economy {
       result_deadline: award.resultDeadline,
       payload: payload ?? null,
       requester: award.requester,
+      terms: termsValue(award.terms),
+    })
+  }
+
+  private offerNegotiation(agent: string, n: NegotiationNotice): void {
+    this.deliver(agent, n.from, 'negotiate', {
+      cfp_id: n.cfpId,
+      negotiation_id: n.negotiationId,
+      round: n.round,
+      act: n.act,
+      terms: termsValue(n.terms),
+      state: n.state,
+      from: n.from,
+      units: n.units,
+      ask: n.ask,
+      budget: n.budget,
+      max_rounds: n.maxRounds,
+      deadline: n.deadline,
     })
   }
 
@@ -167,6 +194,11 @@ export class AgentEconomy implements Economy {
 
   async auctionSettle(agent: string, auctionId: string, waitMs: number, close: boolean): Promise<Value> {
     return toValue(await this.market.settleOutcome(agent, auctionId, waitMs, close))
+  }
+
+  negotiate(agent: string, negotiationId: string, act: string, terms: TermsSpec): Promise<boolean> {
+    if (!ACTS.has(act)) throw new UserError(`act must be propose, accept or reject, got ${act}`)
+    return this.market.negotiateAs(agent, negotiationId, act as NegotiationAct, terms as Partial<Terms>)
   }
 
   taskResult(agent: string, escrowId: string, ok: boolean, output: Value): Promise<boolean> {

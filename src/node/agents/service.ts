@@ -474,6 +474,10 @@ export class AgentService implements NodeService {
     }
     for (const id of [...this.endpoints]) {
       if (liveIds.has(id)) continue
+      // Asked again now: an agent deployed meanwhile is registered before the runtime knows it
+      // (unknown) or became live after `live` was read; unregistering it would lose its card.
+      const status = this.runtime.inspect(id)?.status
+      if (status === undefined || LIVE.has(status)) continue
       await this.e2e.unregisterAgent(id).catch(() => {})
       this.endpoints.delete(id)
     }

@@ -170,10 +170,13 @@ export class Inbound {
   /** Deduplicate sealed messages (drained from several holders, or replayed) across restarts. */
   private async firstTime(agentId: string, id: string): Promise<boolean> {
     const key = `${agentId}/${id}`
-    if (this.seen.has(key) || (await this.seenKv.get(key)) !== undefined) return false
+    if (this.seen.has(key)) return false
+    // Claim the id before any await: two holders delivering the same mailbox message at once
+    // would otherwise both pass the check (seen twice in a loaded test run).
     const until = this.svc.node.clock.now() + this.svc.node.config.e2e.mailboxTtlMs
     this.seen.set(key, until)
     if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.keys().next().value ?? '')
+    if ((await this.seenKv.get(key)) !== undefined) return false
     await this.seenKv.put(key, new TextEncoder().encode(String(until)))
     return true
   }

@@ -19,7 +19,14 @@
 export { MarketClient } from './client.ts'
 export type { MarketAck, MarketMsgType, RoutedCfp } from './messages.ts'
 export { MARKET_MSG, MARKET_PROTOCOL } from './messages.ts'
-export type { BidHandler, BidHandlerEntry, TaskRunner } from './provider.ts'
+export type { NegotiateBody, ProviderNegotiation, RequesterNegotiations } from './negotiate.ts'
+export type {
+  BidHandler,
+  BidHandlerEntry,
+  NegotiationNotice,
+  NegotiationPolicy,
+  TaskRunner,
+} from './provider.ts'
 export { jsProvider, jsProviderOffers, runBuiltinTask } from './provider.ts'
 export type { AuctionDetail, AuctionSummary } from './routes.ts'
 export type { CfpRequest, IssuedCfp, Job, MarketStats } from './service.ts'

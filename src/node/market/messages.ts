@@ -17,6 +17,9 @@
  *   market.award    requester → winner     { award, card }        card: the requester's current card
  *   market.result   winner → requester     { result }
  *   market.receipt  requester → winner     { receipt }            cross-node payment of a remote winner
+ *   market.negotiate requester ↔ winner    { message, units?, ask?, budget?, maxRounds?, deadline? }
+ *                                          a signed NegotiationMessage (negotiate.ts); the context fields
+ *                                          come from the requester
  */
 import { fromB64, toB64 } from '../../common/index.ts'
 import type { AgentCard } from '../../e2e/index.ts'
@@ -30,6 +33,7 @@ export const MARKET_MSG = {
   AWARD: 'market.award',
   RESULT: 'market.result',
   RECEIPT: 'market.receipt',
+  NEGOTIATE: 'market.negotiate',
   /** A slash claim: the requester's signed award whose result deadline passed (slashing.ts). */
   SLASH: 'market.slash',
   ACK: 'market.ack',
@@ -40,6 +44,7 @@ export const MARKET_MSG_TYPES: MarketMsgType[] = [
   MARKET_MSG.AWARD,
   MARKET_MSG.RESULT,
   MARKET_MSG.RECEIPT,
+  MARKET_MSG.NEGOTIATE,
   MARKET_MSG.SLASH,
 ]
 

@@ -4,9 +4,9 @@
  * their deterministic built-in tasks. The agent host registers AVM programs
  * through the same `BidHandler` / `TaskRunner` pair.
  */
-import type { Award, Cfp, Offer } from '../../market/index.ts'
+import type { Award, Cfp, NegotiationAct, NegotiationState, Offer, Terms } from '../../market/index.ts'
 import { MAX_OFFERS_PER_BID } from '../../market/index.ts'
-import type { MarketProviderConfig, MarketTask } from '../config.ts'
+import type { MarketProviderConfig, MarketTask, ProviderNegotiationStrategyName } from '../config.ts'
 
 /** Called for each CFP of the capability: offers (XOR) to bid, or `undefined` to decline. */
 export type BidHandler = (cfp: Cfp) => Promise<{ offers: Offer[] } | undefined>
@@ -19,11 +19,45 @@ export type TaskRunner = (
   payload: unknown,
 ) => Promise<{ ok: boolean; output: unknown } | undefined>
 
+/** One message of a negotiation as the winning bidder's agent sees it (negotiate.ts). */
+export interface NegotiationNotice {
+  cfpId: string
+  negotiationId: string
+  round: number
+  act: NegotiationAct
+  /** The requester's proposal (propose), or the terms agreed (accept). */
+  terms?: Terms
+  /** The requester agent. */
+  from: string
+  /** Units the bidder won (provisionally) and its asking price for them. */
+  units: number
+  ask: number
+  /** The most the requester can pay for these units (reserve × units). */
+  budget: number
+  maxRounds: number
+  /** Nothing is agreed after this time (ms since the epoch). */
+  deadline: number
+  /** The negotiation's state after this message. */
+  state: NegotiationState
+}
+
+/**
+ * How a bidder negotiates after a CFP with `negotiation: true` clears (negotiate.ts):
+ * `auto` answers with a concession strategy between the CFP's budget and its
+ * floor (`minUnitPrice × units`, default its own asking price); `inbox` hands
+ * every message to the agent, which answers with `MarketService.negotiateAs`
+ * (the AVM's NEGOTIATE). A handler without one accepts at or above its ask.
+ */
+export type NegotiationPolicy =
+  | { kind: 'auto'; strategy: ProviderNegotiationStrategyName; minUnitPrice?: number }
+  | { kind: 'inbox'; notify: (n: NegotiationNotice) => void }
+
 export interface BidHandlerEntry {
   capability: string
   agentId: string
   bid: BidHandler
   run: TaskRunner
+  negotiate?: NegotiationPolicy
 }
 
 /** Run one of the built-in deterministic tasks on a CFP payload. */
@@ -61,5 +95,10 @@ export function jsProvider(p: MarketProviderConfig, agentId: string): BidHandler
     agentId,
     bid: async (cfp) => jsProviderOffers(p, cfp),
     run: async (_award, payload) => runBuiltinTask(p.task ?? 'echo', payload),
+    negotiate: {
+      kind: 'auto',
+      strategy: p.negotiation?.strategy ?? 'accept',
+      minUnitPrice: p.negotiation?.minPrice,
+    },
   }
 }

@@ -20,6 +20,7 @@ import {
   type BidScore as RepBidScore,
   type BidScorer as RepBidScorer,
   bidScorer,
+  type StrangerPolicy,
 } from '../../reputation/index.ts'
 
 export interface ReputationScorerInit {
@@ -29,6 +30,13 @@ export interface ReputationScorerInit {
   requiredStake: (cfpValue: number) => number
   /** @default bidScorer() */
   rule?: RepBidScorer
+  /**
+   * The adaptive stranger policy: per auction, newcomers (relative trust below
+   * `minTrust`) are admitted when no trusted bidder is present, else with the
+   * probability of the newcomer success rate seen so far (`coin`: an injected
+   * uniform draw). Absent: newcomers are always admitted (by the rule's own settings).
+   */
+  strangers?: { policy: StrangerPolicy; coin: () => number; minTrust: number }
 }
 
 interface Round {
@@ -45,9 +53,14 @@ export function reputationScorer(init: ReputationScorerInit): MarketBidScorer {
     const standings = new Map<string, BidderStanding>()
     for (const b of bidders) standings.set(b, await init.standing(b))
     const requiredStake = init.requiredStake(cfpValue)
+    const st = init.strangers
+    const anyTrusted = [...standings.values()].some(
+      (x) => x.relativeTrust >= (st?.minTrust ?? 0) && !x.blacklisted && x.bonded >= requiredStake,
+    )
     const ctx = {
       cfpValue,
       requiredStake,
+      ...(st ? { strangersAllowed: st.policy.allow(anyTrusted, st.coin()) } : {}),
       standing: (id: string): BidderStanding => {
         const s = standings.get(id)
         if (!s) throw new Error(`no standing prefetched for ${id}`)

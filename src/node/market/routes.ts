@@ -19,6 +19,7 @@ import {
   type MechanismName,
 } from '../../market/index.ts'
 import type { ControlServer } from '../control.ts'
+import type { RequesterNegotiations } from './negotiate.ts'
 import type { CfpRequest, MarketService } from './service.ts'
 
 export interface AuctionSummary {
@@ -39,6 +40,8 @@ export interface AuctionDetail {
   auction: AuctionRecord
   bids: Bid[]
   escrows: EscrowRecord[]
+  /** The requester's negotiations (CFPs with `negotiation: true`, once cleared). */
+  negotiations?: RequesterNegotiations
 }
 
 export const summarise = (r: AuctionRecord): AuctionSummary => ({
@@ -111,7 +114,8 @@ export function registerMarketRoutes(control: ControlServer, market: MarketServi
       const e = await market.ledger.escrow(a.award.escrowId)
       if (e) escrows.push(e)
     }
-    return { auction, bids: await market.house.bids(id), escrows } satisfies AuctionDetail
+    const negotiations = await market.negotiationsOf(id)
+    return { auction, bids: await market.house.bids(id), escrows, negotiations } satisfies AuctionDetail
   })
   control.route('POST', '/v1/market/close', async (req) => {
     const id = (req.body as { id?: unknown } | undefined)?.id

@@ -22,7 +22,15 @@
  */
 import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { getJson, type Logger, putJson, SwarmdError, UserError } from '../../common/index.ts'
+import {
+  cryptoRandom,
+  getJson,
+  type Logger,
+  putJson,
+  type Random,
+  SwarmdError,
+  UserError,
+} from '../../common/index.ts'
 import type { AgentCard, AgentKeys } from '../../e2e/index.ts'
 import {
   acceptReceipt,
@@ -38,9 +46,11 @@ import {
   MarketError,
   MarketErrorCode,
   type MechanismName,
+  type NegotiationAct,
   type Offer,
   type Receipt,
   releaseByReceipt,
+  type Terms,
   signReceipt,
   resultFor,
   verifyAward,
@@ -51,6 +61,8 @@ import {
   type AwardBody as EvidenceAwardBody,
   checkReportSignatures,
   type SignedEnvelope,
+  StrangerPolicy,
+  bidScorer,
   makeReport,
   type Outcome,
   type SignedReport,
@@ -77,7 +89,14 @@ import {
   type MarketAck,
   type MarketMsgType,
 } from './messages.ts'
-import { type BidHandler, type BidHandlerEntry, jsProvider, type TaskRunner } from './provider.ts'
+import { Negotiations, type RequesterNegotiations } from './negotiate.ts'
+import {
+  type BidHandler,
+  type BidHandlerEntry,
+  jsProvider,
+  type NegotiationPolicy,
+  type TaskRunner,
+} from './provider.ts'
 import { reputationScorer } from './reputation-scorer.ts'
 import { outcomeRouteCost } from './route-reward.ts'
 import {
@@ -149,6 +168,7 @@ export interface IssuedCfp {
 interface OurBid {
   cfp: Cfp
   card: AgentCard
+  offers?: Offer[]
 }
 
 /** An award this node's agent won (provider side). */
@@ -174,8 +194,18 @@ export interface MarketStats {
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
+export interface MarketServiceInit {
+  /** Draws of the adaptive stranger policy. @default cryptoRandom */
+  random?: Random
+}
+
 export class MarketService implements NodeService {
   readonly name = MARKET_SERVICE
+  private readonly random: Random
+
+  constructor(init: MarketServiceInit = {}) {
+    this.random = init.random ?? cryptoRandom
+  }
   private node: SwarmNode | undefined
   private log: Logger | undefined
   private e2eRef: E2EService | undefined
@@ -183,10 +213,13 @@ export class MarketService implements NodeService {
   private rep: ReputationService | undefined
   private ledgerRef: Ledger | undefined
   private houseRef: AuctionHouse | undefined
+  private negotiations: Negotiations | undefined
   private readonly handlers = new Map<string, BidHandlerEntry[]>()
   /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
   private readonly offered = new Map<string, OurBid & { closesAt: number }>()
   private lastEscrowSweep = 0
+  /** The adaptive stranger policy (config `reputation.newcomers.adaptive`), fed with newcomer outcomes. */
+  private strangers: StrangerPolicy | undefined
   private readonly keys = new Map<string, AgentKeys>()
   /** Requester side: CFPs waiting for their first bid (router reward). */
   private readonly firstBid = new Map<string, { t0: number; outcome?: RouteOutcome; capability: string }>()
@@ -263,6 +296,20 @@ export class MarketService implements NodeService {
       prefix: AUCTION_PREFIX,
       node: node.peerId,
       scorer: this.scorer(cfg.reputation),
+      negotiationWindowMs: cfg.negotiation.windowMs,
+    })
+    this.negotiations = new Negotiations({
+      kv: this.kv,
+      house: this.houseRef,
+      clock: node.clock,
+      config: cfg.negotiation,
+      keysOf: (id) => this.keysOf(id),
+      cardOf: (id) => this.cardOf(id),
+      send: (from, to, body) => this.deliver(MARKET_MSG.NEGOTIATE, from, to, body),
+      handlerFor: (cap, agent) => this.handlers.get(cap)?.find((h) => h.agentId === agent),
+      emit: (events) => this.onEvents(events),
+      track: (p) => this.track(p),
+      log,
     })
     if (e2e.nodeAgent) await this.keysOf(e2e.nodeAgent)
     // Requesters of auctions still running (their awards and receipts are signed with these keys).
@@ -285,12 +332,13 @@ export class MarketService implements NodeService {
     if (e2e.nodeAgent)
       for (const p of cfg.providers) {
         const h = jsProvider(p, e2e.nodeAgent)
-        this.registerBidHandler(h.capability, h.agentId, h.bid, h.run)
+        this.registerBidHandler(h.capability, h.agentId, h.bid, h.run, h.negotiate)
       }
     if (!this.routesOn.has(node)) {
       this.routesOn.add(node)
       registerMarketRoutes(node.control, this)
     }
+    if (cfg.recovery === 'resume') await this.negotiations.recover()
     const events = await this.house.recover(cfg.recovery)
     log.info('market started', { recovery: cfg.recovery, recovered: events.length })
     this.onEvents(events)
@@ -303,9 +351,15 @@ export class MarketService implements NodeService {
   private scorer(enabled: boolean): BidScorer | undefined {
     const rep = this.rep
     if (!enabled || !rep) return undefined
+    const n = this.need(this.node).config.reputation.newcomers
+    this.strangers = n.adaptive ? new StrangerPolicy() : undefined
     return reputationScorer({
       standing: (id) => rep.standing(id),
       requiredStake: (value) => rep.stake.stake.requiredStake(value),
+      rule: bidScorer({ newcomers: n.admit, minTrust: n.minTrust, newcomerBondAgeMs: n.bondAgeMs }),
+      ...(this.strangers
+        ? { strangers: { policy: this.strangers, coin: () => this.random.next(), minTrust: n.minTrust } }
+        : {}),
     })
   }
 
@@ -314,6 +368,7 @@ export class MarketService implements NodeService {
     this.running = false
     clearInterval(this.timer)
     this.offDeliver?.()
+    this.negotiations?.stop()
     await this.node?.wire.unhandle(MARKET_PROTOCOL).catch(() => {})
     await this.ticking
     await Promise.race([
@@ -335,6 +390,7 @@ export class MarketService implements NodeService {
       .tick()
       .then(async (ev) => {
         this.onEvents(ev)
+        this.negotiations?.tick()
         await this.sweepEscrows()
         await this.sweepSlashes()
       })
@@ -350,13 +406,20 @@ export class MarketService implements NodeService {
    * Bid for CFPs of `capability` as local agent `agentId` (it must be
    * registered with the E2E service: bids are sealed from its card). `bid`
    * returns XOR offers or `undefined` to decline; `run` does the work when
-   * the bid wins. The node provides the capability (DHT + flood topic).
-   * Returns an unregister function.
+   * the bid wins; `negotiate` says how it answers a negotiation (default:
+   * accept at or above its asking price). The node provides the capability
+   * (DHT + flood topic). Returns an unregister function.
    */
-  registerBidHandler(capability: string, agentId: string, bid: BidHandler, run: TaskRunner): () => void {
+  registerBidHandler(
+    capability: string,
+    agentId: string,
+    bid: BidHandler,
+    run: TaskRunner,
+    negotiate?: NegotiationPolicy,
+  ): () => void {
     const node = this.need(this.node)
     const list = this.handlers.get(capability) ?? []
-    const entry: BidHandlerEntry = { capability, agentId, bid, run }
+    const entry: BidHandlerEntry = { capability, agentId, bid, run, negotiate }
     list.push(entry)
     this.handlers.set(capability, list)
     if (!node.discovery.list().includes(capability))
@@ -563,6 +626,7 @@ export class MarketService implements NodeService {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
       if (st) this.rewardRoute(ev.cfpId, 'success', st.award)
+      if (st) await this.recordStranger(st.award.winner, true)
       const report = st ? await this.report(st.award, 'success') : undefined
       if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner, report)
     } else if (ev.type === 'refunded') {
@@ -572,7 +636,9 @@ export class MarketService implements NodeService {
       if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
       if (st) await this.report(st.award, outcome)
       if (st && outcome === 'timeout') await this.claimSlash(st.award)
-    } else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
+      if (st) await this.recordStranger(st.award.winner, false)
+    } else if (ev.type === 'cleared') await this.negotiations?.onCleared(ev.cfpId, ev.negotiateUntil)
+    else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
       this.rewardRoute(ev.cfpId)
     } else if (ev.type === 'error') log?.warn('auction step failed', { cfpId: ev.cfpId, error: ev.message })
@@ -668,6 +734,11 @@ export class MarketService implements NodeService {
       keys.signing.secretKey,
       local ? (await this.keysOf(award.winner)).signing.secretKey : undefined,
     )
+    if (outcome !== 'success') {
+      // The winner will not co-sign a failure: attach the proof that the task existed for third parties.
+      const bid = (await this.house.bids(award.cfpId)).find((b) => b.bidder === award.winner)
+      if (bid) report.taskEvidence = { award: awardEvidence(award, keys.signing.secretKey), bid }
+    }
     await this.rep
       .publishReport(report)
       .catch((err: unknown) => this.log?.debug('report not published', { error: err }))
@@ -722,6 +793,7 @@ export class MarketService implements NodeService {
       if (type === MARKET_MSG.BID) await this.onBid(to, opened.from, body)
       else if (type === MARKET_MSG.AWARD) await this.onAward(to, opened.from, body)
       else if (type === MARKET_MSG.RESULT) await this.onResult(to, opened.from, body)
+      else if (type === MARKET_MSG.NEGOTIATE) await this.negotiations!.onMessage(to, opened.from, body)
       else if (type === MARKET_MSG.SLASH) return await this.slashHere(body.evidence, to, opened.from)
       else await this.onReceipt(to, opened.from, body)
       return { ok: true }
@@ -851,7 +923,7 @@ export class MarketService implements NodeService {
       node.clock.now(),
     )
     if (!bid) return { ok: false, code: 'MARKET_NO_BID', reason: 'no valid offer' }
-    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card } satisfies OurBid)
+    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card, offers: bid.offers } satisfies OurBid)
     const stake = await this.attest(agentId)
     const ack = await this.deliver(
       MARKET_MSG.BID,
@@ -875,10 +947,30 @@ export class MarketService implements NodeService {
     if (o.closesAt <= this.need(this.node).clock.now())
       throw new UserError(`the bid window of ${cfpId} is closed`)
     if (o.cfp.requester === agentId) throw new UserError('an agent cannot bid on its own CFP')
+    if (!(this.handlers.get(o.cfp.capability) ?? []).some((h) => h.agentId === agentId))
+      throw new UserError(`this agent does not provide ${o.cfp.capability} (declare it with .capability)`)
     if (offers.length === 0) return false
     const ack = await this.sendBid(agentId, o.cfp, o.card, offers)
     if (!ack.ok) throw new UserError(`bid refused: ${ack.reason}`)
     return true
+  }
+
+  /**
+   * Answer a negotiation local agent `agentId` takes part in as a winning
+   * bidder (the AVM's NEGOTIATE): see `Negotiations.answerAs`.
+   */
+  negotiateAs(
+    agentId: string,
+    negotiationId: string,
+    act: NegotiationAct,
+    terms?: Partial<Terms>,
+  ): Promise<boolean> {
+    return this.need(this.negotiations).answerAs(agentId, negotiationId, act, terms)
+  }
+
+  /** The requester's negotiations of a CFP (`market show`). */
+  negotiationsOf(cfpId: string): Promise<RequesterNegotiations | undefined> {
+    return this.need(this.negotiations).requesterSide(cfpId)
   }
 
   private async onAward(to: string, from: string, body: Record<string, unknown>): Promise<void> {
@@ -985,6 +1077,14 @@ export class MarketService implements NodeService {
 
   private jobByEscrow(escrowId: string): Promise<Job | undefined> {
     return getJson<Job>(this.kv, `job/${escrowId}`)
+  }
+
+  /** Feed the stranger policy with the outcome of an award to a newcomer. */
+  private async recordStranger(winner: string, success: boolean): Promise<void> {
+    if (!this.strangers || !this.rep) return
+    const s = await this.rep.standing(winner)
+    if (s.relativeTrust < this.need(this.node).config.reputation.newcomers.minTrust)
+      this.strangers.record(success)
   }
 
   // ------------------------------------------------------------ stake across nodes (slashing.ts)

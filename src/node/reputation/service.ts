@@ -27,6 +27,7 @@ import type { NodeService, SwarmNode } from '../node.ts'
 import { registerReputationRoutes } from './routes.ts'
 import { NodeStake, type StakeState } from './stake.ts'
 import { TaskRegistry } from './tasks.ts'
+import { taskEvidenceProblem } from './evidence.ts'
 import { createReportValidator, type GossipVerdict, type ReportValidator } from './validator.ts'
 
 /** Key prefix of the service's records in the node's root store (KV_PREFIXES.reputation). */
@@ -401,6 +402,16 @@ export class ReputationService implements NodeService {
   /** One intake call at a time (see `chain`). */
   private receive(report: SignedReport, from: string): Promise<IntakeResult> {
     const run = async () => {
+      // A one-sided report about a task we did not see: its evidence can make the task known.
+      if (report.taskEvidence && report.providerSig === undefined) {
+        const b = report.body
+        if ((await this.tasks.get(b.taskId)) === undefined) {
+          const problem = taskEvidenceProblem(report)
+          if (problem === undefined)
+            await this.tasks.register(b.taskId, b.requester, b.provider, this.need(this.node).clock.now())
+          else this.log?.debug('report task evidence refused', { taskId: b.taskId, problem })
+        }
+      }
       this.coSignedContext = report.providerSig !== undefined
       try {
         return await this.intake.receive(report, from)

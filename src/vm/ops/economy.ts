@@ -13,7 +13,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import type { Economy, OfferSpec } from '../host.ts'
+import type { Economy, OfferSpec, TermsSpec } from '../host.ts'
 import { asNumber, invalid, VmFault } from '../fault.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
@@ -29,6 +29,8 @@ const p = (name: string, optional = false, type?: ParamType) => ({
 })
 const MAX_WAIT_MS = 10 * 60 * 1000
 const OUTCOMES = new Set(['success', 'failure', 'timeout'])
+const ACTS = new Set(['propose', 'accept', 'reject'])
+const TERM_KEYS = new Set(['price', 'deadline_ms', 'quality', 'upfront_pct'])
 
 function economy(m: Machine, ins: Ins): Economy {
   if (m.tx)
@@ -111,6 +113,23 @@ function offersOf(v: Value): OfferSpec[] {
   })
 }
 
+/** NEGOTIATE's terms map `{price, deadline_ms, quality, upfront_pct}` (any subset). */
+function termsOf(v: Value): TermsSpec {
+  if (v === null) return {}
+  if (!isMap(v)) throw invalid('terms must be a map {price, deadline_ms, quality, upfront_pct}')
+  for (const k of Object.keys(v))
+    if (!TERM_KEYS.has(k)) throw invalid(`unknown term ${k} (price, deadline_ms, quality, upfront_pct)`)
+  const out: TermsSpec = {}
+  if (v.price != null) out.price = posInt(v.price, 'terms.price', 0)
+  if (v.deadline_ms != null) out.deadlineMs = posInt(v.deadline_ms, 'terms.deadline_ms')
+  if (v.quality != null) out.quality = toText(v.quality)
+  if (v.upfront_pct != null) {
+    out.upfrontPct = posInt(v.upfront_pct, 'terms.upfront_pct', 0)
+    if (out.upfrontPct > 100) throw invalid(`terms.upfront_pct must be at most 100, got ${out.upfrontPct}`)
+  }
+  return out
+}
+
 export const economyOps: OpSpec[] = [
   {
     name: 'CFP',
@@ -180,6 +199,29 @@ export const economyOps: OpSpec[] = [
         'market.bid',
         { id, offers: offers as unknown as Value },
         () => e.auctionBid(m.agentId(), id, offers),
+        false,
+      )
+    },
+  },
+  {
+    name: 'NEGOTIATE',
+    params: [p('negotiation_id', false, 'string'), p('act', false, 'string'), p('terms', true)],
+    result: true,
+    gas: 10,
+    async: true,
+    doc: 'Answer a negotiation this agent takes part in as a provisional winner (the `negotiation_id` of its `negotiate` message): `act` "propose" with `terms` `{price, deadline_ms, quality, upfront_pct}` (fields left out keep the requester\'s last proposal), "accept" (the requester\'s last proposal) or "reject". Signed and sealed to the requester. Returns whether it went out as asked and the requester took it.',
+    run: async (m, ins) => {
+      const e = economy(m, ins)
+      const id = toText(arg(m, ins, 0))
+      const act = toText(arg(m, ins, 1))
+      if (!ACTS.has(act)) throw invalid(`act must be propose, accept or reject, got ${act}`)
+      const terms = termsOf(argOr(m, ins, 2, null))
+      return call(
+        m,
+        ins,
+        'market.negotiate',
+        { id, act, terms: { ...terms } as Value },
+        () => e.negotiate(m.agentId(), id, act, terms),
         false,
       )
     },

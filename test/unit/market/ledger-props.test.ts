@@ -65,7 +65,8 @@ describe('ledger properties', () => {
           for (const { balance } of await ledger.accounts()) expect(balance).toBeGreaterThanOrEqual(0)
         },
       ),
-      { numRuns: 150 },
+      // A fixed seed: the coverage check below is about the generator, not a dice roll per run.
+      { numRuns: 150, seed: 20261122 },
     )
     // The generated sequences really exercise every operation and the crash path.
     for (const n of Object.values(applied)) expect(n).toBeGreaterThan(5)

@@ -11,6 +11,7 @@ import {
   progress,
   runNegotiation,
   type Strategy,
+  type Terms,
   termsAt,
   titForTat,
   utility,
@@ -48,6 +49,7 @@ function pair(
     bRes?: number
     sRes?: number
     deadline?: number
+    buyerAcceptable?: (t: Terms) => boolean
   } = {},
 ) {
   const clock = new ManualClock(0)
@@ -64,6 +66,7 @@ function pair(
     peer: sellerKey.id,
     preferences: buyerPrefs(opts.bRes),
     strategy: opts.buyer ?? linear(),
+    acceptable: opts.buyerAcceptable,
   })
   const seller = new Negotiator({
     ...common,
@@ -252,5 +255,64 @@ describe('negotiation state machine', () => {
       snap,
     )
     expect(restored.receive(m1)).toEqual(m2)
+  })
+})
+
+describe('hard limits and caller-chosen answers', () => {
+  it('never accepts terms that fail `acceptable`, whatever their utility', () => {
+    // A seller offer the buyer loves (utility 0.98), but with 10 % up front.
+    const sweet: Terms = { price: 50, deadlineMs: 1_000, quality: 'enterprise', upfrontPct: 10 }
+    const offer = (limit: boolean, maxRounds = 20) => {
+      const { buyer, seller } = pair({
+        maxRounds,
+        buyerAcceptable: limit ? (t) => t.upfrontPct === 0 : undefined,
+      })
+      seller.take(buyer.open())
+      return { buyer, reply: buyer.receive(seller.answer('propose', sweet))! }
+    }
+    expect(offer(false).reply).toMatchObject({ act: 'accept', terms: sweet })
+    const limited = offer(true)
+    expect(limited.reply.act).toBe('propose')
+    expect(limited.buyer.state).toBe('open')
+    // At the round limit the buyer may only accept or reject: it rejects.
+    expect(offer(true, 2).reply).toMatchObject({ act: 'reject', reason: 'round limit reached' })
+  })
+
+  it('take + answer: the caller counter-proposes, accepts or rejects with the same threading', () => {
+    const { buyer, seller } = pair()
+    const m1 = buyer.open()
+    expect(seller.take(m1)).toBeUndefined()
+    expect(seller.state).toBe('open')
+    expect(() => seller.answer('propose', { ...m1.terms!, price: -1 })).toThrow(/valid terms/)
+    expect(() => seller.answer('accept', { ...m1.terms!, price: 1 })).toThrow(/repeat/)
+    const m2 = seller.answer('propose', { ...m1.terms!, price: 140 })
+    expect(m2).toMatchObject({ round: 2, inReplyTo: m1.messageId, act: 'propose' })
+    expect(() => seller.answer('propose', m1.terms)).toThrow(/not my turn/) // waiting for the buyer
+    const m3 = buyer.receive(m2)!
+    expect(m3.act).toBe('propose') // 140 is too dear for the linear buyer this early
+    seller.take(m3)
+    const m4 = seller.answer('accept')
+    expect(m4).toMatchObject({ act: 'accept', terms: m3.terms, round: 4 })
+    expect(seller.state).toBe('agreed')
+    expect(buyer.receive(m4)).toBeUndefined()
+    expect(buyer.agreement).toEqual(m3.terms)
+    expect(() => seller.answer('reject')).toThrow(
+      expect.objectContaining({ code: 'MARKET_NEGOTIATION_CLOSED' }),
+    )
+  })
+
+  it('answer refuses a proposal past the round limit and returns the timeout reject past the deadline', () => {
+    const a = pair({ maxRounds: 1 })
+    a.seller.take(a.buyer.open())
+    expect(() =>
+      a.seller.answer('propose', { price: 100, deadlineMs: 5_000, quality: 'standard', upfrontPct: 0 }),
+    ).toThrow(/round limit/)
+    expect(a.seller.answer('reject', undefined, 'no')).toMatchObject({ act: 'reject', reason: 'no' })
+    expect(a.seller.state).toBe('rejected')
+    const b = pair({ deadline: 100 })
+    b.seller.take(b.buyer.open())
+    b.clock.set(200)
+    expect(b.seller.answer('accept')).toMatchObject({ act: 'reject', reason: 'deadline passed' })
+    expect(b.seller.state).toBe('timeout')
   })
 })

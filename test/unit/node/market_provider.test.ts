@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { generateSigningKey, toHex } from '../../../src/common/index.ts'
 import { createCfp } from '../../../src/market/index.ts'
 import { parseConfig } from '../../../src/node/config.ts'
-import { jsProviderOffers, runBuiltinTask } from '../../../src/node/market/index.ts'
+import { jsProvider, jsProviderOffers, runBuiltinTask } from '../../../src/node/market/index.ts'
 import {
   decodeRoutedCfp,
   decodeSealed,
@@ -47,6 +47,49 @@ describe('JS providers', () => {
     ])
       expect(() => parseConfig({ market: { providers: [bad] } })).toThrow(/market.providers/)
     expect(() => parseConfig({ market: { recovery: 'maybe' } })).toThrow(/market.recovery/)
+  })
+
+  it('negotiation settings are validated, with defaults', () => {
+    const d = parseConfig({})
+    expect(d.market.negotiation).toEqual({ strategy: 'boulware', maxRounds: 10, windowMs: 5_000 })
+    const p = { capability: 'ocr', cost: 5, units: 1, markup: 0 }
+    const ok = parseConfig({
+      market: {
+        negotiation: { strategy: 'tit-for-tat', maxRounds: 4 },
+        providers: [
+          { ...p, negotiation: { strategy: 'linear', minPrice: 7 } },
+          { ...p, capability: 'b' },
+        ],
+      },
+    })
+    expect(ok.market.negotiation).toEqual({ strategy: 'tit-for-tat', maxRounds: 4, windowMs: 5_000 })
+    expect(jsProvider(ok.market.providers[0]!, 'me').negotiate).toEqual({
+      kind: 'auto',
+      strategy: 'linear',
+      minUnitPrice: 7,
+    })
+    expect(jsProvider(ok.market.providers[1]!, 'me').negotiate).toMatchObject({ strategy: 'accept' })
+    expect(() => parseConfig({ market: { negotiation: { strategy: 'haggle' } } })).toThrow(
+      /market.negotiation.strategy/,
+    )
+    expect(() => parseConfig({ market: { negotiation: { strategy: 'accept' } } })).toThrow(
+      /market.negotiation.strategy/,
+    )
+    expect(() => parseConfig({ market: { negotiation: { maxRounds: 0 } } })).toThrow(
+      /market.negotiation.maxRounds/,
+    )
+    expect(() => parseConfig({ market: { negotiation: { windowMs: 10 } } })).toThrow(
+      /market.negotiation.windowMs/,
+    )
+    for (const negotiation of [
+      { strategy: 'x' },
+      { strategy: 'accept', minPrice: -1 },
+      { minPrice: 3 },
+      'accept',
+    ])
+      expect(() => parseConfig({ market: { providers: [{ ...p, negotiation }] } })).toThrow(
+        /market.providers/,
+      )
   })
 })
 

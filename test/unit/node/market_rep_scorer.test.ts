@@ -3,7 +3,7 @@ import { ManualClock, MemoryKv } from '../../../src/common/index.ts'
 import { AuctionHouse, type BidScorer, Ledger } from '../../../src/market/index.ts'
 import { reputationScorer } from '../../../src/node/market/reputation-scorer.ts'
 import { outcomeRouteCost } from '../../../src/node/market/route-reward.ts'
-import type { BidderStanding } from '../../../src/reputation/index.ts'
+import { type BidderStanding, StrangerPolicy } from '../../../src/reputation/index.ts'
 import { makeBid, makeCfp, providers, requester } from '../market/fixtures.ts'
 
 const [a, b, c] = providers as [(typeof providers)[0], (typeof providers)[0], (typeof providers)[0]]
@@ -123,5 +123,47 @@ describe('outcomeRouteCost (router reward with outcome quality)', () => {
       totalMs: 300,
       success: false,
     })
+  })
+})
+
+describe('reputationScorer with the adaptive stranger policy', () => {
+  const standing = (table: Record<string, Partial<BidderStanding>>) => async (id: string) => ({
+    ...TRUSTED,
+    relativeTrust: 0,
+    ...table[id],
+  })
+
+  it('admits newcomers beside a trusted bidder only at the newcomer success rate', async () => {
+    const policy = new StrangerPolicy({ minRate: 0 })
+    for (let i = 0; i < 30; i++) policy.record(false) // whitewashers spoiled the rate
+    const scorer = reputationScorer({
+      standing: standing({ [a.id]: { relativeTrust: 1 }, [b.id]: { relativeTrust: 0 } }),
+      requiredStake: () => 0,
+      strangers: { policy, coin: () => 0.5, minTrust: 0.001 },
+    })
+    const { clock, house } = await setup(scorer)
+    await house.open(makeCfp())
+    await house.bid(makeBid(a, [{ units: 1, price: 40 }]))
+    await house.bid(makeBid(b, [{ units: 1, price: 10 }])) // the newcomer is cheaper
+    clock.set(11_000)
+    const [ev] = await house.tick()
+    expect(ev).toMatchObject({ type: 'awarded', awards: [{ winner: a.id }] })
+    expect((await house.get('cfp-1'))!.dropped?.[0]?.reason).toMatch(/newcomer/)
+  })
+
+  it('admits newcomers when no trusted bidder is present, whatever the rate', async () => {
+    const policy = new StrangerPolicy({ minRate: 0 })
+    for (let i = 0; i < 30; i++) policy.record(false)
+    const scorer = reputationScorer({
+      standing: standing({}),
+      requiredStake: () => 0,
+      strangers: { policy, coin: () => 0.99, minTrust: 0.001 },
+    })
+    const { clock, house } = await setup(scorer)
+    await house.open(makeCfp())
+    await house.bid(makeBid(b, [{ units: 1, price: 10 }]))
+    clock.set(11_000)
+    const [ev] = await house.tick()
+    expect(ev).toMatchObject({ type: 'awarded', awards: [{ winner: b.id }] })
   })
 })

@@ -3,9 +3,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { generateSigningKey, toHex } from '../../../src/common/index.ts'
-import type { Award } from '../../../src/market/index.ts'
+import { type Award, signBid } from '../../../src/market/index.ts'
 import { awardEvidence, signAttestation, verifyAttestation } from '../../../src/node/market/slashing.ts'
-import { awardProblem } from '../../../src/reputation/index.ts'
+import { awardProblem, makeReport } from '../../../src/reputation/index.ts'
+import { taskEvidenceProblem } from '../../../src/node/reputation/evidence.ts'
 
 async function nodeKey() {
   const k = await generateKeyPair('Ed25519')
@@ -71,5 +72,52 @@ describe('slash evidence', () => {
     expect(awardProblem({ ...ev, body: { ...ev.body, price: 1 } })).toMatch(/signature/)
     const other = generateSigningKey()
     expect(awardProblem(awardEvidence(award, other.secretKey))).toMatch(/signature/)
+  })
+})
+
+describe('task evidence on one-sided reports', () => {
+  const req = generateSigningKey()
+  const prov = generateSigningKey()
+  const other = generateSigningKey()
+  const award = {
+    cfpId: 'cfp-9',
+    requester: toHex(req.publicKey),
+    winner: toHex(prov.publicKey),
+    units: 1,
+    price: 5,
+    payment: 20,
+    escrowId: 'cfp-9/p',
+    resultDeadline: 2000,
+    issuedAt: 1000,
+    signature: '',
+  } satisfies Award
+  const body = {
+    taskId: 'cfp-9/p',
+    requester: award.requester,
+    provider: award.winner,
+    outcome: 'timeout' as const,
+    latencyMs: 0,
+    rating: 0,
+    price: 20,
+    issuedAt: 3000,
+  }
+  const bid = (sk = prov.secretKey, bidder = award.winner, cfpId = 'cfp-9') =>
+    signBid({ cfpId, bidder, offers: [{ units: 1, price: 5 }], expiresAt: 9999 }, sk)
+  const report = (b: unknown, a = awardEvidence(award, req.secretKey), over: Partial<typeof body> = {}) => ({
+    ...makeReport({ ...body, ...over }, req.secretKey),
+    taskEvidence: { award: a, bid: b },
+  })
+
+  it("accepts the requester's award with the provider's own bid on the same CFP", () => {
+    expect(taskEvidenceProblem(report(bid()))).toBeUndefined()
+  })
+
+  it('refuses evidence that does not prove this task', () => {
+    expect(taskEvidenceProblem(report(bid(other.secretKey)))).toMatch(/signature/)
+    expect(taskEvidenceProblem(report(bid(other.secretKey, toHex(other.publicKey))))).toMatch(/provider/)
+    expect(taskEvidenceProblem(report(bid(prov.secretKey, award.winner, 'cfp-1')))).toMatch(/another CFP/)
+    expect(taskEvidenceProblem(report(bid(), awardEvidence(award, other.secretKey)))).toMatch(/signature/)
+    expect(taskEvidenceProblem(report(bid(), undefined, { taskId: 'cfp-9/q' }))).toMatch(/another task/)
+    expect(taskEvidenceProblem(report('x'))).toMatch(/not an object/)
   })
 })

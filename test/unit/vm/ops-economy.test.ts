@@ -10,6 +10,7 @@ import {
   type Economy,
   offlineHost,
   type OfferSpec,
+  type TermsSpec,
   type Value,
 } from '../../../src/vm/index.ts'
 import { exec } from './helpers.ts'
@@ -26,6 +27,10 @@ function recorder() {
     auctionSettle: async (a: string, id: string, w: number, c: boolean) => (
       calls.push(['settle', a, id, w, c]),
       { phase: 'done', winners: [] }
+    ),
+    negotiate: async (a: string, id: string, act: string, t: TermsSpec) => (
+      calls.push(['negotiate', a, id, act, t]),
+      true
     ),
     taskResult: async (a: string, id: string, ok: boolean, out: Value) => (
       calls.push(['result', a, id, ok, out]),
