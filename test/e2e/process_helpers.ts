@@ -43,10 +43,20 @@ export interface Daemon {
   exited: Promise<number | null>
 }
 
-/** Spawn `swarmd start ARGS...` (killed by `cleanup`) and wait for its one ready line. */
-export function startDaemon(cleanup: Cleanup, args: string[], readyTimeoutMs = 60_000): Promise<Daemon> {
+/**
+ * Spawn `swarmd start ARGS...` (killed by `cleanup`) and wait for its one ready line. `nodeArgs` go to
+ * Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow).
+ */
+export function startDaemon(
+  cleanup: Cleanup,
+  args: string[],
+  readyTimeoutMs = 60_000,
+  nodeArgs: string[] = [],
+): Promise<Daemon> {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'start', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   cleanup.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })

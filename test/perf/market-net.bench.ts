@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     'capacity limit; all five nodes share one Node event loop, so a settled CFP (some 100 signatures and',
     'verifications, ~20 X25519 operations for 5 sealed messages, ~15 LevelDB batches) is paid for on one core.',
     'With pure-JS Ed25519 (before the node switched to the built-in one) the same run settled only 3-5 CFPs/s.',
-    'Not yet measured on a 20-process devnet.',
+    'On a 20-process devnet of daemons: the market-devnet section.',
     '',
   ]
   process.stdout.write(`${out.join('\n')}\n`)
