@@ -77,6 +77,10 @@ export async function createHost(init: HostInit): Promise<Host> {
       maxConnections: config.connections.maxConnections,
       allow: config.connections.allow,
     },
+    // A failed ping under load (e.g. "too many outbound protocol streams" for ping on a busy node)
+    // says nothing about the peer: do not abort a healthy connection and every stream on it.
+    // A dead peer is still noticed by its socket closing and by yamux.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     connectionGater: {
       denyDialPeer: deny,
       denyInboundEncryptedConnection: deny,

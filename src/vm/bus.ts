@@ -13,6 +13,12 @@ export interface RemoteMessenger {
 
 type Waiter = { resolve: () => void }
 
+/**
+ * Longest single wait of a receiving agent: a delivery wakes it at once, so
+ * this only bounds how late a timeout is noticed (each step costs two timers).
+ */
+const POLL_MS = 1000
+
 export class LocalBus implements Messenger {
   private readonly channels = new Map<string, Set<string>>()
   private readonly inbox = new Map<string, SwarmMessage[]>()
@@ -118,7 +124,7 @@ export class LocalBus implements Messenger {
     const deadline = timeoutMs
     let waited = 0
     while ((this.responses.get(key)?.length ?? 0) < want && waited < deadline) {
-      const step = Math.min(50, deadline - waited)
+      const step = Math.min(POLL_MS, deadline - waited)
       await Promise.race([this.wait(`r:${key}`, step), this.sleep(step)])
       waited += step
     }
@@ -133,7 +139,7 @@ export class LocalBus implements Messenger {
       const m = l.shift()
       if (m) return m
       if (waited >= timeoutMs) return null
-      const step = Math.min(50, timeoutMs - waited)
+      const step = Math.min(POLL_MS, timeoutMs - waited)
       await Promise.race([this.wait(`i:${agent}`, step), this.sleep(step)])
       waited += step
     }

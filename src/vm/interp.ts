@@ -257,7 +257,13 @@ export class Machine {
    * Run until the program ends, faults, suspends, or (with `sliceGas`) has
    * spent that much gas in this call. Never throws for program faults.
    */
-  async run(sliceGas = Number.POSITIVE_INFINITY): Promise<RunResult> {
+  /**
+   * Run until done, halted, suspended, or `sliceGas` is used. `yieldNow`, asked
+   * after each async (host) instruction, ends the slice early when it says so
+   * (the runtime ends slices that have lasted long, so that an agent that
+   * mostly waits for messages is still checkpointed between them).
+   */
+  async run(sliceGas = Number.POSITIVE_INFINITY, yieldNow?: () => boolean): Promise<RunResult> {
     if (this.done || this.halt) return this.result()
     this.suspend = null
     const stopAt = this.gasLeft - sliceGas
@@ -283,6 +289,7 @@ export class Machine {
       if (r >= 0) this.pc = r
       else if (r !== CONTINUE) return this.result()
       if (this.suspend) return this.result()
+      if (yieldNow?.()) return this.result()
     }
   }
 

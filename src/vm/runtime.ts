@@ -31,6 +31,9 @@ import { restoreMachine, serializeState, VmStateError } from './state.ts'
 import type { Value } from './values.ts'
 import { KvWallet } from './wallet.ts'
 
+/** Wall time after which a slice ends at the next host call (so waiting agents are checkpointed). */
+const SLICE_MS = 100
+
 export interface AgentRuntimeInit {
   /** Node storage for agents (checkpoints, KV, documents) and, by default, the wallet. */
   store: KvStore
@@ -339,7 +342,10 @@ export class AgentRuntime {
       if (a.info.status !== 'running') return
       const m = a.machine
       const before = m.gasUsed
-      const r = await m.run(this.sliceGas)
+      // A slice also ends after a host call once it has lasted SLICE_MS: an agent that spends its
+      // slices waiting (RECV_SWARM_MSG…) is checkpointed between messages, not every 10 000 gas.
+      const t0 = performance.now()
+      const r = await m.run(this.sliceGas, () => performance.now() - t0 > SLICE_MS)
       if (!this.running) return // stopped while waiting: keep the last checkpoint
       const used = m.gasUsed - before
       a.info.gasUsed = m.gasUsed

@@ -101,15 +101,9 @@ describe('the market on a devnet of 20 daemon processes', () => {
       nodes: N_NODES,
       config: (i) => ({
         'market.tickMs': 50,
-        // On a loaded machine libp2p's connection monitor aborts connections whose ping is late, and the
-        // wire penalises the remote as "malformed" for every stream the abort kills: four such streams ban
-        // a healthy peer for 10 minutes (then dials to it are refused). Not what this test is about.
-        'peerScore.disconnectThreshold': -1_000_000,
         ...(REQUESTERS.includes(i) ? { 'market.reputation': false } : {}),
       }),
       log: step,
-      // Daemons whose agents wait in RECV_SWARM_MSG do not exit on SIGTERM until that wait times out
-      // (src/vm/bus.ts receive is not cancelled by the runtime's stop): do not wait long for them.
       stopGraceMs: 5_000,
     })
     const involved = [...REQUESTERS, ...PROVIDERS.map((p) => p.node), SLOW.node]

@@ -139,10 +139,6 @@ async function main(): Promise<string> {
         'log.level': 'warn',
         // Requesters clear at the first tick after the bid window; the rest keep the default.
         ...(REQUESTERS.includes(i) ? { 'market.tickMs': TICK_MS } : {}),
-        // Under load, libp2p's connection monitor aborts connections whose ping is late, and the wire
-        // penalises the remote for every stream the abort kills (read as "malformed"): four of them ban a
-        // healthy peer for 10 minutes. Not what is measured here: no bans.
-        'peerScore.disconnectThreshold': -1_000_000,
         ...(g
           ? { 'market.providers': [{ capability: g.cap, cost: 10 * k, units: 1, markup: 0, task: 'echo' }] }
           : {}),

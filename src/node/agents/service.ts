@@ -159,6 +159,8 @@ export class AgentService implements NodeService {
       plugins,
       wallet,
       sliceGas: cfg.sliceGas,
+      // Unreferenced timers: an agent waiting in RECV_SWARM_MSG or WAIT must not keep a stopped daemon alive.
+      sleep: (ms) => new Promise<void>((r) => setTimeout(r, ms).unref()),
       onCheckpoint: this.records.stage,
       onMachine: this.records.attach,
       ...(this.e2e ? { remote: new E2EMessenger(this.e2e, this.log) } : {}),

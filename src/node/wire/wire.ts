@@ -102,6 +102,8 @@ const RESET_ERRORS = new Set([
   'StreamAbortedError',
   'StreamStateError',
   'StreamClosedError',
+  'ConnectionClosedError',
+  'MuxerClosedError',
 ])
 
 /** True when the remote reset or closed the stream: an error for the caller, not misbehaviour to score. */
@@ -216,8 +218,15 @@ export class Wire {
         stream.abort(new Error('node stopping'))
         return
       }
-      if (isStreamReset(err)) {
-        this.log.debug('peer reset the stream before a full frame', { peer: peerId, protocol })
+      // The stream or its connection went away (the peer reset it, or the connection was aborted,
+      // e.g. by libp2p's connection monitor on a failed ping under load): not the peer's misbehaviour.
+      if (isStreamReset(err) || stream.status !== 'open' || connection.status !== 'open') {
+        this.log.debug('stream ended before a full frame', {
+          peer: peerId,
+          protocol,
+          stream: stream.status,
+          connection: connection.status,
+        })
         return
       }
       this.reject(peerId, protocol, stream, classifyReadError(err))
