@@ -352,9 +352,9 @@ describe('the market on a devnet of 20 daemon processes', () => {
         await net.start(SLOW.node)
         await net.connect(r, SLOW.node).catch(() => {})
         // The program is restored from its last checkpoint. If that holds the task, it finishes its wait and
-        // answers: refused, the escrow is closed. If it predates the task (the inbox is in memory, and a
-        // slice spent waiting in RECV/WAIT is not checkpointed until it has used `agents.sliceGas`), the
-        // task is simply gone. Nothing is paid either way.
+        // answers: refused, the escrow is closed. If it predates the task (the inbox is in memory; a slice
+        // ends, and is checkpointed, at the first host call after 100 ms, so a kill right after the task
+        // arrived can precede it), the task is simply gone. Nothing is paid either way.
         let restored: Record<string, unknown> = {}
         await waitFor(
           async () => {

@@ -862,6 +862,14 @@ export class MarketService implements NodeService {
     if (typeof result !== 'object' || result === null) throw badMsg('result message has no result')
     if (result.worker !== from) throw badMsg('result is signed for another agent than its sender', 'penalise')
     this.onEvents(await this.house.result(result))
+    // Tell the worker whether it was paid: a late result, a failure or a refused one is acknowledged as such.
+    const r = result as { cfpId?: unknown; escrowId?: unknown }
+    const rec = typeof r.cfpId === 'string' ? await this.house.get(r.cfpId) : undefined
+    const st = rec?.awards.find((a) => a.award.escrowId === r.escrowId)
+    if (st && st.status !== 'paid')
+      throw new MarketError(MarketErrorCode.EXPIRED, `the award is ${st.status}: ${st.reason ?? ''}`, {
+        action: 'ignore',
+      })
   }
 
   // ------------------------------------------------------------ provider

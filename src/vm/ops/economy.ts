@@ -256,7 +256,7 @@ export const economyOps: OpSpec[] = [
     dynGas: (m, ins) => sizeOf(arg(m, ins, 1)) >>> 7,
     gasDoc: '10 + bytes/128',
     async: true,
-    doc: 'Return the result of a task this agent won (the `escrow_id` of its `task` message), signed and sealed to the requester; `ok=false` reports a failure. Returns whether the requester took it.',
+    doc: 'Return the result of a task this agent won (the `escrow_id` of its `task` message), signed and sealed to the requester; `ok=false` reports a failure. Returns true when the requester accepted it and paid (false: late, refused, failed or unreachable).',
     run: async (m, ins) => {
       const e = economy(m, ins)
       const id = toText(arg(m, ins, 0))
