@@ -12,20 +12,8 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditAcross } from '../../src/market/index.ts'
-import type { AgentService } from '../../src/node/agents/index.ts'
-import type { MarketService } from '../../src/node/market/index.ts'
-import { SwarmNode } from '../../src/node/node.ts'
-import type { ReputationService } from '../../src/node/reputation/index.ts'
-import { initRepo, openRepo } from '../../src/node/repo.ts'
-import { defaultServices } from '../../src/node/services.ts'
-import { Cleanup, LOOPBACK, tempDir, waitFor } from './node_helpers.ts'
-
-interface N {
-  node: SwarmNode
-  agents: AgentService
-  market: MarketService
-  rep: ReputationService
-}
+import { type MarketNode as N, startMarketNode as start } from './market_helpers.ts'
+import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 
 /** A provider: bids `base + perChar × payload length` per unit on CFPs of `upper`, upper-cases the payload. */
 const PROVIDER = `
@@ -52,24 +40,6 @@ CFP "upper", 1, 100, 1500, "hello avm" -> id
 AUCTION_SETTLE id, 60000 -> out
 HALT out
 `
-
-async function start(cleanup: Cleanup, root: string): Promise<N> {
-  await initRepo(root, { overrides: { ...LOOPBACK, 'market.tickMs': 50 } })
-  const node = new SwarmNode({
-    repo: openRepo(root),
-    processMetrics: false,
-    writeDaemonInfo: false,
-    services: defaultServices(),
-  })
-  await node.start()
-  cleanup.push(() => node.stop())
-  return {
-    node,
-    agents: node.service<AgentService>('agents')!,
-    market: node.service<MarketService>('market')!,
-    rep: node.service<ReputationService>('reputation')!,
-  }
-}
 
 const done = (n: N, id: string) => waitFor(() => n.agents.runtime.inspect(id)?.status === 'done', 90_000)
 const output = (n: N, id: string) => n.agents.runtime.inspect(id)?.result?.output as Record<string, unknown>

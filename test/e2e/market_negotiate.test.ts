@@ -14,21 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Io, runCommand } from '../../src/cli/command.ts'
 import { commands as marketCommands } from '../../src/cli/market.ts'
 import { type AuctionRecord, auditAcross } from '../../src/market/index.ts'
-import type { AgentService } from '../../src/node/agents/index.ts'
-import type { ConfigOverrides } from '../../src/node/config.ts'
-import type { MarketService } from '../../src/node/market/index.ts'
-import { SwarmNode } from '../../src/node/node.ts'
-import { initRepo, openRepo } from '../../src/node/repo.ts'
-import { defaultServices } from '../../src/node/services.ts'
-import { Cleanup, LOOPBACK, tempDir, waitFor } from './node_helpers.ts'
-
-interface N {
-  node: SwarmNode
-  agents: AgentService
-  market: MarketService
-  agent: string
-  root: string
-}
+import { type MarketNode as N, startMarketNode as start } from './market_helpers.ts'
+import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 
 /** Bids 15 for one unit; counter-proposes the requester's opening + 20, accepts whatever comes next. */
 const PROVIDER = `
@@ -55,20 +42,6 @@ const PROVIDER = `
   ENDIF
   JUMP loop
 `
-
-async function start(cleanup: Cleanup, root: string, o: ConfigOverrides, daemonInfo = false): Promise<N> {
-  await initRepo(root, { overrides: { ...LOOPBACK, 'market.tickMs': 50, ...o } })
-  const node = new SwarmNode({
-    repo: openRepo(root),
-    processMetrics: false,
-    writeDaemonInfo: daemonInfo,
-    services: defaultServices(),
-  })
-  await node.start()
-  cleanup.push(() => node.stop())
-  const market = node.service<MarketService>('market')!
-  return { node, agents: node.service<AgentService>('agents')!, market, agent: market.nodeAgent!, root }
-}
 
 async function cli(root: string, ...argv: string[]): Promise<{ code: number; out: string }> {
   let out = ''
@@ -101,7 +74,7 @@ describe('negotiated awards on three nodes', () => {
       cleanup,
       join(dir, 'a'),
       { 'market.negotiation.strategy': 'linear', 'market.negotiation.windowMs': 60_000 },
-      true,
+      { daemonInfo: true },
     )
     B = await start(cleanup, join(dir, 'b'), {
       'market.providers': [

@@ -12,21 +12,9 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditAcross } from '../../src/market/index.ts'
-import type { AgentService } from '../../src/node/agents/index.ts'
-import type { MarketService } from '../../src/node/market/index.ts'
-import { SwarmNode } from '../../src/node/node.ts'
-import type { ReputationService } from '../../src/node/reputation/index.ts'
-import { initRepo, openRepo } from '../../src/node/repo.ts'
-import { defaultServices } from '../../src/node/services.ts'
 import { verifySlash } from '../../src/reputation/index.ts'
-import { Cleanup, LOOPBACK, tempDir, waitFor } from './node_helpers.ts'
-
-interface N {
-  node: SwarmNode
-  agents: AgentService
-  market: MarketService
-  rep: ReputationService
-}
+import { type MarketNode as N, startMarketNode } from './market_helpers.ts'
+import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 
 /** Bonds `bond`, bids `price`; runs its tasks only when `honest`. */
 const PROVIDER = `
@@ -52,23 +40,7 @@ const STAKE = {
   'reputation.stake.deadlineGraceMs': 300,
 }
 
-async function start(cleanup: Cleanup, root: string): Promise<N> {
-  await initRepo(root, { overrides: { ...LOOPBACK, 'market.tickMs': 50, ...STAKE } })
-  const node = new SwarmNode({
-    repo: openRepo(root),
-    processMetrics: false,
-    writeDaemonInfo: false,
-    services: defaultServices(),
-  })
-  await node.start()
-  cleanup.push(() => node.stop())
-  return {
-    node,
-    agents: node.service<AgentService>('agents')!,
-    market: node.service<MarketService>('market')!,
-    rep: node.service<ReputationService>('reputation')!,
-  }
-}
+const start = (cleanup: Cleanup, root: string) => startMarketNode(cleanup, root, STAKE)
 
 describe('stake and slashing in the live market', () => {
   const cleanup = new Cleanup()
