@@ -17,7 +17,15 @@
 import type { Logger } from '../../common/index.ts'
 import { SwarmdError, UserError } from '../../common/index.ts'
 import type { AgentKeys } from '../../e2e/index.ts'
-import type { Award, Cfp, NegotiationAct, Terms } from '../../market/index.ts'
+import {
+  type Award,
+  type Cfp,
+  cfpCloseAt,
+  MECHANISM_NAMES,
+  type MechanismName,
+  type NegotiationAct,
+  type Terms,
+} from '../../market/index.ts'
 import { makeReport, type Outcome } from '../../reputation/index.ts'
 import type { CfpSpec, Economy, LocalBus, OfferSpec, TermsSpec, Value } from '../../vm/index.ts'
 import { toValue } from '../../vm/values.ts'
@@ -26,7 +34,6 @@ import type { NegotiationNotice } from '../market/provider.ts'
 import type { SwarmNode } from '../node.ts'
 import type { ReputationService } from '../reputation/index.ts'
 
-const MECHANISMS = new Set(['vcg', 'first-price', 'second-price', 'posted-price'])
 const ACTS = new Set(['propose', 'accept', 'reject'])
 /** Terms as AVM programs see them. */
 const termsValue = (t: Terms | undefined) =>
@@ -122,7 +129,7 @@ export class AgentEconomy implements Economy {
       units: cfp.units,
       reserve: cfp.reserve,
       deadline_ms: cfp.deadlineMs,
-      closes_at: cfp.issuedAt + cfp.deadlineMs,
+      closes_at: cfpCloseAt(cfp),
       payload: cfp.payload ?? null,
       requester: cfp.requester,
       mechanism: cfp.mechanism,
@@ -164,8 +171,8 @@ export class AgentEconomy implements Economy {
   // ------------------------------------------------------------ market
 
   private cfpRequest(agent: string, spec: CfpSpec) {
-    if (!MECHANISMS.has(spec.mechanism))
-      throw new UserError(`mechanism must be one of ${[...MECHANISMS].join(', ')}, got ${spec.mechanism}`)
+    if (!(MECHANISM_NAMES as readonly string[]).includes(spec.mechanism))
+      throw new UserError(`mechanism must be one of ${MECHANISM_NAMES.join(', ')}, got ${spec.mechanism}`)
     return {
       requester: agent,
       id: spec.id,
@@ -174,7 +181,7 @@ export class AgentEconomy implements Economy {
       reserve: spec.reserve,
       deadlineMs: spec.deadlineMs,
       payload: spec.payload,
-      mechanism: spec.mechanism as 'vcg',
+      mechanism: spec.mechanism as MechanismName,
       negotiation: spec.negotiation,
       ...(spec.resultTimeoutMs !== undefined ? { resultTimeoutMs: spec.resultTimeoutMs } : {}),
     }
@@ -275,11 +282,7 @@ export class AgentEconomy implements Economy {
   }
 
   async stakeLock(agent: string, id: string, amount: number): Promise<number> {
-    const kv = this.node.kv.sublevel('agents-econ/')
-    if (await kv.get(`stake-op/${id}`)) return (await this.rep.stake.state(agent)).bonded
-    const s = await this.rep.bond(agent, amount)
-    await kv.put(`stake-op/${id}`, new Uint8Array([1]))
-    return s.bonded
+    return (await this.rep.bond(agent, amount, id)).bonded
   }
 
   async stakeRelease(agent: string, amount: number | null): Promise<Value> {

@@ -5,8 +5,9 @@
  * commits that transaction later (with the agent's checkpoint). Two agents
  * paying the same account at the same time would both read the old balance
  * and one payment would be lost. So the writes staged at `transfer` time are
- * only a preview (they give the program its overdraft answer); at commit, under
- * one lock shared by every ledger writer of the agent host, the transfers of
+ * only a preview (they give the program its overdraft answer); at commit,
+ * serialised with every other write of the node's ledger (`Ledger.exclusive`:
+ * the market's escrow locks and settlements too), the transfers of
  * that transaction are recomputed against the committed balances and written
  * in the same atomic batch as the rest of the transaction. A transfer that no
  * longer fits (the balance was spent meanwhile) fails the commit: the payment
@@ -15,16 +16,6 @@
 import { type KvStore, KvTransaction } from '../../common/index.ts'
 import type { Ledger } from '../../market/index.ts'
 import type { Wallet } from '../../vm/index.ts'
-
-/** A promise-chain mutex. */
-export class Mutex {
-  private tail: Promise<unknown> = Promise.resolve()
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(fn, fn)
-    this.tail = p.catch(() => undefined)
-    return p
-  }
-}
 
 interface Transfer {
   from: string
@@ -36,8 +27,6 @@ export class SerialWallet implements Wallet {
   private readonly ledger: Ledger
   private readonly store: KvStore
   private readonly prefix: string
-  /** Every ledger write of the agent host runs under this lock. */
-  readonly lock = new Mutex()
   private readonly staged = new WeakMap<KvTransaction, Transfer[]>()
 
   /** `store`: the store the VM's transactions run over (ledger keys under `prefix` reach the ledger's records). */
@@ -62,22 +51,19 @@ export class SerialWallet implements Wallet {
     list.push({ from, to, amount })
   }
 
-  /** Mint under the same lock as payments. */
+  /** Mint (serialised with payments by the ledger itself). */
   mint(account: string, amount: number, reason: string, opId?: string): Promise<unknown> {
-    return this.lock.run(() => this.ledger.mint(account, amount, reason, opId ? { opId } : undefined))
+    return this.ledger.mint(account, amount, reason, opId ? { opId } : undefined)
   }
 
   private hookCommit(tx: KvTransaction, transfers: Transfer[]): void {
-    // Under the ledger's own serialisation too: the market (escrow locks, settlements) writes the same balances.
     tx.commit = () =>
-      this.lock.run(() =>
-        this.ledger.exclusive(async () => {
-          const fresh = new KvTransaction(this.store)
-          for (const t of transfers) await this.ledger.transfer(t.from, t.to, t.amount, fresh)
-          const rest = tx.ops().filter((o) => !o.key.startsWith(this.prefix))
-          tx.abort() // closes it: its preview of the ledger writes is dropped
-          await this.store.batch([...rest, ...fresh.ops()])
-        }),
-      )
+      this.ledger.exclusive(async () => {
+        const fresh = new KvTransaction(this.store)
+        for (const t of transfers) await this.ledger.transfer(t.from, t.to, t.amount, fresh)
+        const rest = tx.ops().filter((o) => !o.key.startsWith(this.prefix))
+        tx.abort() // closes it: its preview of the ledger writes is dropped
+        await this.store.batch([...rest, ...fresh.ops()])
+      })
   }
 }

@@ -41,6 +41,7 @@ import {
   answerCfp,
   type BidScorer,
   type Cfp,
+  cfpCloseAt,
   createCfp,
   Ledger,
   MarketError,
@@ -113,10 +114,11 @@ export const MARKET_SERVICE = 'market'
 /** Key prefix of the auction records in the node's root store (inside KV_PREFIXES.market). */
 export const AUCTION_PREFIX = 'market/auction/'
 const SEND_TIMEOUT_MS = 5_000
+const SEND_ATTEMPTS = 3
 /** CFPs remembered for `bidAs` (older closed ones are dropped first). */
 const MAX_OFFERED = 10_000
-/** How often expired AVM escrows and due slash claims are looked for (a LevelDB scan each). */
-const ESCROW_SWEEP_MS = 1_000
+/** How often expired AVM escrows and due slash claims are looked for (a scan of their small indexes). */
+const SWEEP_MS = 1_000
 /** Escrow ids of the AVM's ESCROW_CREATE (auction escrows are `cfpId/…`). */
 const AVM_ESCROW_RE = /^esc-[0-9a-f]{24}$/
 
@@ -126,7 +128,6 @@ export interface AvmEscrowTerms {
   payee: string
   expiresAt: number
 }
-const SEND_ATTEMPTS = 3
 
 export interface CfpRequest {
   /** Local agent that signs and pays. @default the node-owned agent */
@@ -202,10 +203,6 @@ export interface MarketServiceInit {
 export class MarketService implements NodeService {
   readonly name = MARKET_SERVICE
   private readonly random: Random
-
-  constructor(init: MarketServiceInit = {}) {
-    this.random = init.random ?? cryptoRandom
-  }
   private node: SwarmNode | undefined
   private log: Logger | undefined
   private e2eRef: E2EService | undefined
@@ -217,8 +214,7 @@ export class MarketService implements NodeService {
   private readonly handlers = new Map<string, BidHandlerEntry[]>()
   /** CFPs offered to local bid handlers, until they close (the AVM bids on them later: `bidAs`). */
   private readonly offered = new Map<string, OurBid & { closesAt: number }>()
-  private lastEscrowSweep = 0
-  private lastSlashSweep = 0
+  private lastSweep = 0
   /** The adaptive stranger policy (config `reputation.newcomers.adaptive`), fed with newcomer outcomes. */
   private strangers: StrangerPolicy | undefined
   private readonly keys = new Map<string, AgentKeys>()
@@ -242,6 +238,10 @@ export class MarketService implements NodeService {
     resultsSent: 0,
     receiptsAccepted: 0,
     rejected: {},
+  }
+
+  constructor(init: MarketServiceInit = {}) {
+    this.random = init.random ?? cryptoRandom
   }
 
   // ------------------------------------------------------------ accessors
@@ -392,8 +392,12 @@ export class MarketService implements NodeService {
       .then(async (ev) => {
         this.onEvents(ev)
         this.negotiations?.tick()
-        await this.sweepEscrows()
-        await this.sweepSlashes()
+        const now = this.need(this.node).clock.now()
+        if (now - this.lastSweep >= SWEEP_MS) {
+          this.lastSweep = now
+          await this.sweepEscrows(now)
+          await this.sweepSlashes(now)
+        }
       })
       .catch((err: unknown) => this.log?.warn('auction tick failed', { error: err }))
       .finally(() => {
@@ -451,19 +455,7 @@ export class MarketService implements NodeService {
       const prev = await this.house.get(req.id)
       if (prev) {
         if (prev.cfp.requester !== requester) throw new UserError(`CFP id ${req.id} is already used`)
-        return {
-          cfpId: prev.cfp.id,
-          requester,
-          closesAt: prev.cfp.issuedAt + prev.cfp.deadlineMs,
-          route: {
-            delivered: true,
-            latencyMs: 0,
-            hops: 0,
-            mode: 'repeat',
-            error: undefined,
-            deliveredBy: undefined,
-          },
-        }
+        return notRouted(prev.cfp, 'repeat')
       }
     }
     let cfp: Cfp
@@ -495,19 +487,7 @@ export class MarketService implements NodeService {
     if (req.route === false) {
       // A local auction: offered to this node's bid handlers only.
       this.track(this.offer(cfp, card))
-      return {
-        cfpId: cfp.id,
-        requester,
-        closesAt: cfp.issuedAt + cfp.deadlineMs,
-        route: {
-          delivered: true,
-          latencyMs: 0,
-          hops: 0,
-          mode: 'local',
-          error: undefined,
-          deliveredBy: undefined,
-        },
-      }
+      return notRouted(cfp, 'local')
     }
     const pending = { t0: performance.now(), capability: cfp.capability } as {
       t0: number
@@ -523,7 +503,7 @@ export class MarketService implements NodeService {
     return {
       cfpId: cfp.id,
       requester,
-      closesAt: cfp.issuedAt + cfp.deadlineMs,
+      closesAt: cfpCloseAt(cfp),
       route: { delivered, latencyMs, hops, mode, error, deliveredBy },
     }
   }
@@ -626,18 +606,22 @@ export class MarketService implements NodeService {
     } else if (ev.type === 'paid') {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
-      if (st) this.rewardRoute(ev.cfpId, 'success', st.award)
-      if (st) await this.recordStranger(st.award.winner, true)
+      if (st) {
+        this.rewardRoute(ev.cfpId, 'success', st.award)
+        await this.recordStranger(st.award.winner, true)
+      }
       const report = st ? await this.report(st.award, 'success') : undefined
       if (ev.receipt) await this.sendReceipt(ev.receipt, ev.winner, report)
     } else if (ev.type === 'refunded') {
       const rec = await this.house.get(ev.cfpId)
       const st = rec?.awards.find((x) => x.award.escrowId === ev.escrowId)
       const outcome = ev.reason.startsWith('timeout') ? 'timeout' : 'failure'
-      if (st) this.rewardRoute(ev.cfpId, outcome, st.award)
-      if (st) await this.report(st.award, outcome)
-      if (st && outcome === 'timeout') await this.claimSlash(st.award)
-      if (st) await this.recordStranger(st.award.winner, false)
+      if (st) {
+        this.rewardRoute(ev.cfpId, outcome, st.award)
+        await this.report(st.award, outcome)
+        if (outcome === 'timeout') await this.claimSlash(st.award)
+        await this.recordStranger(st.award.winner, false)
+      }
     } else if (ev.type === 'cleared') await this.negotiations?.onCleared(ev.cfpId, ev.negotiateUntil)
     else if (ev.type === 'no-winner' || ev.type === 'cancelled') {
       this.firstBid.delete(ev.cfpId)
@@ -898,7 +882,7 @@ export class MarketService implements NodeService {
   /** Offer a verified CFP to the local bid handlers of its capability; bid with the answers. */
   private async offer(cfp: Cfp, card: AgentCard): Promise<void> {
     const node = this.need(this.node)
-    const closesAt = cfp.issuedAt + cfp.deadlineMs
+    const closesAt = cfpCloseAt(cfp)
     this.offered.set(cfp.id, { cfp, card, closesAt })
     if (this.offered.size > MAX_OFFERED) {
       const now = node.clock.now()
@@ -1133,10 +1117,7 @@ export class MarketService implements NodeService {
   }
 
   /** Deliver the slash claims that are due (the provider's node slashes; see `onSlash`). */
-  private async sweepSlashes(): Promise<void> {
-    const now = this.need(this.node).clock.now()
-    if (now - this.lastSlashSweep < ESCROW_SWEEP_MS) return
-    this.lastSlashSweep = now
+  private async sweepSlashes(now: number): Promise<void> {
     for await (const [k, v] of this.kv.entries('slash/')) {
       const p = JSON.parse(dec.decode(v)) as PendingSlash
       if (p.dueAt > now) continue
@@ -1225,7 +1206,11 @@ export class MarketService implements NodeService {
       expiresAt: this.need(this.node).clock.now() + timeoutMs,
     }
     const r = await this.ledger.lock(id, payer, amount, terms)
-    if (r.status === 'applied') await this.rep?.registerTask(id, payer, payee).catch(() => {})
+    if (r.status === 'applied') {
+      // Index of open AVM escrows by id, for the expiry sweep (the ledger keeps every escrow ever made).
+      await this.kv.put(`avm-escrow/${id}`, enc.encode(String(terms.expiresAt)))
+      await this.rep?.registerTask(id, payer, payee).catch(() => {})
+    }
     return id
   }
 
@@ -1287,19 +1272,24 @@ export class MarketService implements NodeService {
     return r.status === 'applied'
   }
 
-  /** Refund AVM escrows whose timeout passed (at most every ESCROW_SWEEP_MS). */
-  private async sweepEscrows(): Promise<void> {
-    const now = this.need(this.node).clock.now()
-    if (now - this.lastEscrowSweep < ESCROW_SWEEP_MS) return
-    this.lastEscrowSweep = now
-    for (const e of await this.ledger.escrows('open')) {
-      const t = e.terms as AvmEscrowTerms | undefined
-      if (t?.kind === 'avm-escrow' && t.expiresAt <= now) {
-        await this.ledger
-          .refund(e.id, 'timeout')
-          .catch((err: unknown) => this.log?.warn('escrow refund failed', { escrowId: e.id, error: err }))
-        this.log?.info('escrow expired and refunded', { escrowId: e.id, payer: e.payer, amount: e.amount })
+  /**
+   * Refund AVM escrows whose timeout passed, and drop closed ones from the
+   * index (an escrow released or refunded otherwise leaves its entry behind).
+   */
+  private async sweepEscrows(now: number): Promise<void> {
+    for await (const [k, v] of this.kv.entries('avm-escrow/')) {
+      if (Number(dec.decode(v)) > now) continue
+      const id = k.slice('avm-escrow/'.length)
+      const e = await this.ledger.escrow(id)
+      if (e?.status === 'open') {
+        const r = await this.ledger.refund(id, 'timeout').catch((err: unknown) => {
+          this.log?.warn('escrow refund failed', { escrowId: id, error: err })
+          return undefined
+        })
+        if (!r) continue
+        this.log?.info('escrow expired and refunded', { escrowId: id, payer: e.payer, amount: e.amount })
       }
+      await this.kv.del(k)
     }
   }
 
@@ -1378,6 +1368,16 @@ export class MarketService implements NodeService {
 
   private async cardOf(agentId: string): Promise<AgentCard | undefined> {
     return this.e2e.localCard(agentId) ?? (await getJson<AgentCard>(this.kv, `card/${agentId}`))
+  }
+}
+
+/** An issued CFP that did not go on the router: a local auction, or one issued before. */
+function notRouted(cfp: Cfp, mode: 'local' | 'repeat'): IssuedCfp {
+  return {
+    cfpId: cfp.id,
+    requester: cfp.requester,
+    closesAt: cfpCloseAt(cfp),
+    route: { delivered: true, latencyMs: 0, hops: 0, mode, error: undefined, deliveredBy: undefined },
   }
 }
 

@@ -389,8 +389,9 @@ export class ReputationService implements NodeService {
 
   // ------------------------------------------------------------ stake (control API)
 
-  async bond(agentId: string, amount: number): Promise<StakeState> {
-    return this.stake.bond(agentId, amount)
+  /** Bond stake; with `opId`, at most once for that id. */
+  async bond(agentId: string, amount: number, opId?: string): Promise<StakeState> {
+    return this.stake.bond(agentId, amount, opId)
   }
 
   async release(agentId: string, amount?: number) {

@@ -88,9 +88,20 @@ export class NodeStake {
     }
   }
 
-  /** STAKE_LOCK: move `amount` from the agent's balance into its bond. */
-  async bond(agent: string, amount: number): Promise<StakeState> {
-    await this.ledger.atomic((tx) => this.stake.bond(agent, amount, tx))
+  /**
+   * STAKE_LOCK: move `amount` from the agent's balance into its bond. With
+   * `opId`, applied at most once for that id (in the same batch): the AVM's
+   * STAKE_LOCK re-executed after a crash.
+   */
+  async bond(agent: string, amount: number, opId?: string): Promise<StakeState> {
+    await this.ledger.atomic(async (tx) => {
+      if (opId !== undefined) {
+        const k = `${STAKE_PREFIX}op/${opId}`
+        if ((await tx.get(k)) !== undefined) return
+        tx.put(k, new Uint8Array([1]))
+      }
+      await this.stake.bond(agent, amount, tx)
+    })
     return this.state(agent)
   }
 

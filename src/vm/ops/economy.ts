@@ -18,16 +18,10 @@ import { asNumber, invalid, VmFault } from '../fault.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
 import { gated } from './plugins.ts'
-import { arg, argOr, type Ins, type OpSpec, type ParamType } from './types.ts'
+import { arg, argOr, type Ins, type OpSpec, valueParam, MAX_WAIT_MS } from './types.ts'
 import { put } from './util.ts'
 
-const p = (name: string, optional = false, type?: ParamType) => ({
-  name,
-  kind: 'value' as const,
-  optional,
-  type,
-})
-const MAX_WAIT_MS = 10 * 60 * 1000
+const p = valueParam
 const OUTCOMES = new Set(['success', 'failure', 'timeout'])
 const ACTS = new Set(['propose', 'accept', 'reject'])
 const TERM_KEYS = new Set(['price', 'deadline_ms', 'quality', 'upfront_pct'])

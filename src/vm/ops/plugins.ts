@@ -8,7 +8,7 @@ import { asList } from '../fault.ts'
 import type { Machine } from '../interp.ts'
 import { REDUCERS } from '../plugins/builtin.ts'
 import { sizeOf, toText, type Value } from '../values.ts'
-import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType, val } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, val, valueParam } from './types.ts'
 import { put } from './util.ts'
 
 /** Gas of one call to `name` with `bytes` of arguments (peek only). */
@@ -47,12 +47,7 @@ export async function callPlugin(
   return a.value
 }
 
-const p = (name: string, optional = false, type?: ParamType) => ({
-  name,
-  kind: 'value' as const,
-  optional,
-  type,
-})
+const p = valueParam
 const argBytes = (m: Machine, ins: Ins) => ins.args.reduce((s, o) => s + sizeOf(val(m, o)), 0)
 const nameOf = (m: Machine, ins: Ins, i: number) => toText(arg(m, ins, i))
 

@@ -16,15 +16,10 @@ import { Machine } from '../interp.ts'
 import { sizeOf, toText, truthy, type Value } from '../values.ts'
 import { gated } from './plugins.ts'
 import { regionBody } from './swarm-wallet.ts'
-import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, valueParam } from './types.ts'
 import { put } from './util.ts'
 
-const p = (name: string, optional = false, type?: ParamType) => ({
-  name,
-  kind: 'value' as const,
-  optional,
-  type,
-})
+const p = valueParam
 const selfModGas = (m: Machine, ins: Ins) => Math.ceil(0.5 * toText(arg(m, ins, 1)).length)
 
 /** Replace a region's body in `source`. */

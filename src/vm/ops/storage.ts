@@ -6,15 +6,10 @@ import { must } from '../gate.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
 import { callPlugin, pluginGas } from './plugins.ts'
-import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, valueParam } from './types.ts'
 import { agentPrefix, keyText, put, storeGet, storeList, storePut } from './util.ts'
 
-const p = (name: string, optional = false, type?: ParamType) => ({
-  name,
-  kind: 'value' as const,
-  optional,
-  type,
-})
+const p = valueParam
 const kvKey = (m: Machine, k: Value) => `${agentPrefix(m)}kv/${keyText(k, 'key')}`
 const collPrefix = (m: Machine, c: Value) => `${agentPrefix(m)}doc/${keyText(c, 'collection')}/`
 const DEFAULT_EMBEDDER = 'local-embed'

@@ -5,16 +5,10 @@ import { must } from '../gate.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
 import { gated } from './plugins.ts'
-import { arg, argOr, CONTINUE, type Ins, type OpSpec, type ParamType } from './types.ts'
+import { arg, argOr, CONTINUE, type Ins, type OpSpec, valueParam, MAX_WAIT_MS } from './types.ts'
 import { atomically, put } from './util.ts'
 
-const p = (name: string, optional = false, type?: ParamType) => ({
-  name,
-  kind: 'value' as const,
-  optional,
-  type,
-})
-const MAX_WAIT_MS = 10 * 60 * 1000
+const p = valueParam
 
 /** Pay `amount` credits to `to`, atomically (inside TX_BEGIN it is staged). Sets dst to the status. */
 async function pay(m: Machine, ins: Ins, to: string, amount: number): Promise<number> {

@@ -100,6 +100,17 @@ export interface AsyncOpSpec extends OpSpecBase {
 }
 export type OpSpec = SyncOpSpec | AsyncOpSpec
 
+/** A value parameter (the common case of `ParamSpec`). */
+export const valueParam = (name: string, optional = false, type?: ParamType): ParamSpec => ({
+  name,
+  kind: 'value',
+  optional,
+  type,
+})
+
+/** The longest a waiting opcode (RECV_SWARM_MSG, WAIT_FOR_*, AUCTION_SETTLE) waits in one go. */
+export const MAX_WAIT_MS = 10 * 60 * 1000
+
 export const CONTINUE = -1
 export const STOP = -2
 
