@@ -6,12 +6,10 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { isSwarmdError, UserError } from '../common/index.ts'
 import { AgentClient, type AgentSummary } from '../node/agents/index.ts'
-import { NodeClient } from '../node/client.ts'
-import { resolveRepoPath } from '../node/repo.ts'
+import { daemonClient } from './daemon.ts'
 import { type Command, type CommandContext, printJson, table } from './command.ts'
 
-const client = (ctx: CommandContext) =>
-  new AgentClient(NodeClient.forRepo(resolveRepoPath(ctx.flags.repo as string | undefined)))
+const client = (ctx: CommandContext) => new AgentClient(daemonClient(ctx))
 
 const idArg = { name: 'ID', description: 'agent id, id prefix or name', required: true }
 
@@ -153,41 +151,45 @@ const inspect: Command = {
   },
 }
 
-const stop: Command = {
-  name: 'stop',
-  summary: 'stop an agent (it stays stopped across restarts until resumed)',
-  positionals: [idArg],
-  async run(ctx) {
-    const a = await client(ctx).stop(ctx.args.ID as string)
-    if (ctx.flags.json) printJson(ctx.io, a)
-    else ctx.io.out(summaryLine(a))
-    return 0
-  },
+/** An agent command whose answer is the agent's summary (stop, resume, approve). */
+function summaryCommand(
+  name: string,
+  summary: string,
+  positionals: Command['positionals'],
+  call: (c: ReturnType<typeof client>, ctx: CommandContext) => Promise<AgentSummary>,
+  prefix = '',
+): Command {
+  return {
+    name,
+    summary,
+    positionals,
+    async run(ctx) {
+      const a = await call(client(ctx), ctx)
+      if (ctx.flags.json) printJson(ctx.io, a)
+      else ctx.io.out(`${prefix}${summaryLine(a)}`)
+      return 0
+    },
+  }
 }
 
-const resume: Command = {
-  name: 'resume',
-  summary: 'resume a stopped agent',
-  positionals: [idArg],
-  async run(ctx) {
-    const a = await client(ctx).resume(ctx.args.ID as string)
-    if (ctx.flags.json) printJson(ctx.io, a)
-    else ctx.io.out(summaryLine(a))
-    return 0
-  },
-}
+const stop = summaryCommand(
+  'stop',
+  'stop an agent (it stays stopped across restarts until resumed)',
+  [idArg],
+  (c, ctx) => c.stop(ctx.args.ID as string),
+)
 
-const approve: Command = {
-  name: 'approve',
-  summary: 'release an action the agent holds for operator approval',
-  positionals: [idArg, { name: 'ACTION_ID', description: 'from `agent inspect`', required: true }],
-  async run(ctx) {
-    const a = await client(ctx).approve(ctx.args.ID as string, ctx.args.ACTION_ID as string)
-    if (ctx.flags.json) printJson(ctx.io, a)
-    else ctx.io.out(`approved; ${summaryLine(a)}`)
-    return 0
-  },
-}
+const resume = summaryCommand('resume', 'resume a stopped agent', [idArg], (c, ctx) =>
+  c.resume(ctx.args.ID as string),
+)
+
+const approve = summaryCommand(
+  'approve',
+  'release an action the agent holds for operator approval',
+  [idArg, { name: 'ACTION_ID', description: 'from `agent inspect`', required: true }],
+  (c, ctx) => c.approve(ctx.args.ID as string, ctx.args.ACTION_ID as string),
+  'approved; ',
+)
 
 const trace: Command = {
   name: 'trace',

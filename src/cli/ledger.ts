@@ -1,11 +1,9 @@
 /** `swarmd ledger ...`: the node's credit ledger (balances, history, audit) through the daemon. */
 import { AgentClient } from '../node/agents/index.ts'
-import { NodeClient } from '../node/client.ts'
-import { resolveRepoPath } from '../node/repo.ts'
+import { daemonClient } from './daemon.ts'
 import { type Command, type CommandContext, printJson, table } from './command.ts'
 
-const client = (ctx: CommandContext) =>
-  new AgentClient(NodeClient.forRepo(resolveRepoPath(ctx.flags.repo as string | undefined)))
+const client = (ctx: CommandContext) => new AgentClient(daemonClient(ctx))
 
 const balance: Command = {
   name: 'balance',

@@ -7,14 +7,12 @@
 import { readFile } from 'node:fs/promises'
 import { errorMessage, UserError } from '../common/index.ts'
 import { type AuctionRecord, getMechanism, MECHANISM_NAMES, type MechanismName } from '../market/index.ts'
-import { NodeClient } from '../node/client.ts'
 import type { AuctionDetail, Job } from '../node/market/index.ts'
 import { MarketClient } from '../node/market/index.ts'
-import { resolveRepoPath } from '../node/repo.ts'
+import { daemonClient } from './daemon.ts'
 import { type Command, type CommandContext, printJson, table } from './command.ts'
 
-const daemon = (ctx: CommandContext) =>
-  new MarketClient(NodeClient.forRepo(resolveRepoPath(ctx.flags.repo as string | undefined)))
+const daemon = (ctx: CommandContext) => new MarketClient(daemonClient(ctx))
 const when = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString())
 const short = (id: string) => `${id.slice(0, 12)}…`
 

@@ -10,6 +10,7 @@ import { SwarmNode } from '../node/node.ts'
 import { defaultServices } from '../node/services.ts'
 import { initRepo, openRepo, repoExists, repoPaths, resolveRepoPath } from '../node/repo.ts'
 import { SWARMD_VERSION } from '../node/version.ts'
+import { daemonClient } from './daemon.ts'
 import { type Command, type CommandContext, type FlagSpec, printJson, table } from './command.ts'
 
 const NODE_FLAGS: Record<string, FlagSpec> = {
@@ -160,7 +161,7 @@ const status: Command = {
   name: 'status',
   summary: 'report the running daemon: peer id, addresses, peers, DHT, capabilities',
   async run(ctx) {
-    const st = await NodeClient.forRepo(repoOf(ctx)).status()
+    const st = await daemonClient(ctx).status()
     if (ctx.flags.json) {
       printJson(ctx.io, st)
       return 0
@@ -183,7 +184,7 @@ const peers: Command = {
   name: 'peers',
   summary: 'list connected peers',
   async run(ctx) {
-    const res = await NodeClient.forRepo(repoOf(ctx)).peers()
+    const res = await daemonClient(ctx).peers()
     if (ctx.flags.json) printJson(ctx.io, res)
     else if (res.peers.length === 0) ctx.io.out('no peers connected\n')
     else
@@ -202,7 +203,7 @@ const connect: Command = {
   summary: 'dial a peer by multiaddr (/ip4/.../tcp/.../p2p/<id>)',
   positionals: [{ name: 'MULTIADDR', description: 'address of the peer', required: true }],
   async run(ctx) {
-    const res = await NodeClient.forRepo(repoOf(ctx)).connect(ctx.args.MULTIADDR!)
+    const res = await daemonClient(ctx).connect(ctx.args.MULTIADDR!)
     if (ctx.flags.json) printJson(ctx.io, res)
     else ctx.io.out(`connected to ${res.peerId} (${res.addresses.join(', ')})\n`)
     return 0
@@ -220,7 +221,7 @@ const caps: Command = {
       summary: 'advertise a capability for this node (kept across restarts until withdrawn)',
       positionals: nameArg,
       async run(ctx) {
-        const res = await NodeClient.forRepo(repoOf(ctx)).provide(ctx.args.NAME!)
+        const res = await daemonClient(ctx).provide(ctx.args.NAME!)
         if (ctx.flags.json) printJson(ctx.io, res)
         else
           ctx.io.out(
@@ -236,7 +237,7 @@ const caps: Command = {
       summary: 'stop advertising a capability',
       positionals: nameArg,
       async run(ctx) {
-        const res = await NodeClient.forRepo(repoOf(ctx)).withdraw(ctx.args.NAME!)
+        const res = await daemonClient(ctx).withdraw(ctx.args.NAME!)
         if (ctx.flags.json) printJson(ctx.io, res)
         else
           ctx.io.out(res.withdrawn ? `withdrew ${res.capability}\n` : `${res.capability} was not provided\n`)
@@ -256,7 +257,7 @@ const caps: Command = {
         },
       },
       async run(ctx) {
-        const res = await NodeClient.forRepo(repoOf(ctx)).find(ctx.args.NAME!, {
+        const res = await daemonClient(ctx).find(ctx.args.NAME!, {
           ...(ctx.flags.timeout !== undefined ? { timeoutMs: ctx.flags.timeout as number } : {}),
           ...(ctx.flags.limit !== undefined ? { limit: ctx.flags.limit as number } : {}),
           ...(ctx.flags.all ? { all: true } : {}),

@@ -22,15 +22,13 @@ import {
   verifySlash,
   WIN_RATE_TARGET,
 } from '../reputation/index.ts'
-import { NodeClient } from '../node/client.ts'
-import { resolveRepoPath } from '../node/repo.ts'
 import { ReputationClient } from '../node/reputation/client.ts'
 import type { AgentReputation } from '../node/reputation/service.ts'
 import type { StakeState } from '../node/reputation/stake.ts'
+import { daemonClient } from './daemon.ts'
 import { type Command, type CommandContext, printJson, table } from './command.ts'
 
-const daemon = (ctx: CommandContext) =>
-  new ReputationClient(NodeClient.forRepo(resolveRepoPath(ctx.flags.repo as string | undefined)))
+const daemon = (ctx: CommandContext) => new ReputationClient(daemonClient(ctx))
 
 const num = (x: number) => (x === 0 ? '0' : x >= 0.001 ? x.toFixed(4) : x.toExponential(2))
 const when = (ms: number) => new Date(ms).toISOString()

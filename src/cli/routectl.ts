@@ -4,13 +4,11 @@
  * docs/routing-daemon.md).
  */
 import { UserError } from '../common/index.ts'
-import { NodeClient } from '../node/client.ts'
-import { resolveRepoPath } from '../node/repo.ts'
 import type { CfpTrace, Hop, ProbeResult, TableRow } from '../node/routing/index.ts'
-import { type Command, type CommandContext, printJson, table } from './command.ts'
+import { daemonClient } from './daemon.ts'
+import { type Command, printJson, table } from './command.ts'
 
-const clientOf = (ctx: CommandContext): NodeClient =>
-  NodeClient.forRepo(resolveRepoPath(ctx.flags.repo as string | undefined))
+const clientOf = daemonClient
 
 /** A peer id shortened for tables (`12D3Ko…a1b2c3`); `--json` always has the full ids. */
 export function shortId(id: string): string {

@@ -145,28 +145,11 @@ export class Negotiator {
    * unchanged) for a forged, misaddressed or out-of-order message.
    */
   receive(raw: unknown): NegotiationMessage | undefined {
-    if (this.s.state !== 'open')
-      fail(
-        MarketErrorCode.NEGOTIATION_CLOSED,
-        `negotiation ${this.init.negotiationId} is ${this.s.state}`,
-        'ignore',
-      )
-    const m = this.check(raw)
-    this.s.thread.push(m)
-    if (m.act === 'reject') {
-      this.close('rejected', m.reason ?? 'rejected by peer')
-      return undefined
-    }
-    // Past the deadline neither a proposal nor an acceptance binds anyone.
-    if (this.init.clock.now() >= this.init.deadline) return this.expire()
-    if (m.act === 'accept') {
-      this.s.agreement = m.terms
-      this.close('agreed', 'accepted by peer')
-      return undefined
-    }
-    const theirs = m.terms!
-    const u = this.utilityOf(theirs)
-    this.s.theirs.push(u)
+    const early = this.take(raw)
+    // Closed by the peer's reject or accept, or expired (then `early` is our reject).
+    if (early !== undefined || this.s.state !== 'open') return early
+    const theirs = this.s.thread[this.s.thread.length - 1]!.terms!
+    const u = this.s.theirs[this.s.theirs.length - 1]!
     const round = this.s.thread.length + 1
     const p = this.init.preferences
     const ok = this.init.acceptable?.(theirs) ?? true
