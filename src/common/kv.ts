@@ -61,7 +61,8 @@ export class MemoryKv implements KvStore {
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
-export async function getJson<T>(kv: KvStore, key: string): Promise<T | undefined> {
+/** A JSON record from a store or a transaction (which sees its own staged writes). */
+export async function getJson<T>(kv: Pick<KvStore, 'get'>, key: string): Promise<T | undefined> {
   const v = await kv.get(key)
   return v === undefined ? undefined : (JSON.parse(dec.decode(v)) as T)
 }

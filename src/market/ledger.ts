@@ -98,10 +98,6 @@ export function checkAmount(x: unknown, min = 1): number {
   return x
 }
 
-async function readJson<T>(tx: KvTransaction, key: string): Promise<T | undefined> {
-  const v = await tx.get(key)
-  return v === undefined ? undefined : (JSON.parse(new TextDecoder().decode(v)) as T)
-}
 const put = (tx: KvTransaction, key: string, value: unknown) => tx.put(key, enc.encode(JSON.stringify(value)))
 
 export class Ledger implements Wallet {
@@ -207,7 +203,7 @@ export class Ledger implements Wallet {
     checkAccount(payer, 'payer')
     checkAmount(amount)
     return this.write(ctx, async (tx) => {
-      const prev = await readJson<EscrowRecord>(tx, this.k.esc(escrowId))
+      const prev = await getJson<EscrowRecord>(tx, this.k.esc(escrowId))
       if (prev) {
         if (prev.payer !== payer || prev.amount !== amount)
           throw new MarketError(
@@ -292,7 +288,7 @@ export class Ledger implements Wallet {
     checkAccount(from, 'from')
     checkAmount(amount)
     return this.write(ctx, async (tx) => {
-      const prev = await readJson<{ amount: number; record: R }>(tx, this.k.out(receiptId))
+      const prev = await getJson<{ amount: number; record: R }>(tx, this.k.out(receiptId))
       if (prev) return { status: 'duplicate', record: prev.record }
       await this.change(tx, from, -amount, 'settle-out', receiptId)
       const t = await this.readTotals(tx)
@@ -439,7 +435,7 @@ export class Ledger implements Wallet {
   }
 
   private async seenOp(tx: KvTransaction, opId: string, params: Record<string, unknown>): Promise<boolean> {
-    const prev = await readJson<Record<string, unknown>>(tx, this.k.op(opId))
+    const prev = await getJson<Record<string, unknown>>(tx, this.k.op(opId))
     const sig = JSON.stringify(params)
     if (prev) {
       if (JSON.stringify(prev) !== sig)
@@ -455,17 +451,17 @@ export class Ledger implements Wallet {
 
   private async openEscrow(tx: KvTransaction, escrowId: string): Promise<EscrowRecord> {
     checkId(escrowId, 'escrow id')
-    const e = await readJson<EscrowRecord>(tx, this.k.esc(escrowId))
+    const e = await getJson<EscrowRecord>(tx, this.k.esc(escrowId))
     if (!e) throw new MarketError(MarketErrorCode.UNKNOWN_ESCROW, `no escrow ${escrowId}`)
     return e
   }
 
   private async readTotals(tx: KvTransaction): Promise<Totals> {
-    return (await readJson<Totals>(tx, this.k.totals)) ?? { minted: 0, settledOut: 0, settledIn: 0 }
+    return (await getJson<Totals>(tx, this.k.totals)) ?? { minted: 0, settledOut: 0, settledIn: 0 }
   }
 
   private async nextMintSeq(tx: KvTransaction): Promise<number> {
-    const n = ((await readJson<number>(tx, this.k.mintSeq)) ?? 0) + 1
+    const n = ((await getJson<number>(tx, this.k.mintSeq)) ?? 0) + 1
     put(tx, this.k.mintSeq, n)
     return n
   }
@@ -479,7 +475,7 @@ export class Ledger implements Wallet {
     ref?: string,
     memo?: string,
   ): Promise<void> {
-    const bal = (await readJson<number>(tx, this.k.bal(account))) ?? 0
+    const bal = (await getJson<number>(tx, this.k.bal(account))) ?? 0
     const next = bal + delta
     if (next < 0)
       throw new MarketError(
@@ -490,7 +486,7 @@ export class Ledger implements Wallet {
     if (!Number.isSafeInteger(next))
       throw new MarketError(MarketErrorCode.BAD_AMOUNT, `balance of ${account} overflows`)
     put(tx, this.k.bal(account), next)
-    const seq = ((await readJson<number>(tx, this.k.histSeq(account))) ?? 0) + 1
+    const seq = ((await getJson<number>(tx, this.k.histSeq(account))) ?? 0) + 1
     put(tx, this.k.histSeq(account), seq)
     const entry: HistoryEntry = { seq, at: this.clock.now(), kind, delta, balance: next, ref, memo }
     put(tx, this.k.hist(account, seq), entry)
