@@ -30,31 +30,43 @@ describe('CQ learning on 10 real nodes (paths of 2 and 8 hops, no DHT fallback)'
   }
 
   it('converges: visits at node 5 shift to the shortest path (through node 8)', async () => {
-    const runs: ProbeResult[] = []
-    for (let k = 0; k < 3; k++) runs.push(await net.routing[5]!.probe('translate', 10))
+    // Learning speed depends on exploration (random) and on the latencies the estimates carry
+    // (machine load), so the test probes until node 5 prefers node 8, with a bound, and then
+    // checks what the learned router does. A router that never learns fails at the bound.
+    const learning: ProbeResult[] = []
+    const prefers8 = () => net.routing[5]!.table('translate').entries[0]?.neighbour === net.ids[8]
+    while (learning.length < 15) {
+      learning.push(await net.routing[5]!.probe('translate', 10))
+      if (prefers8() && learning.at(-1)!.hops.mean < 5) break
+    }
+    expect(prefers8()).toBe(true)
     const early = visits(5, 'translate')
-    for (let k = 0; k < 3; k++) runs.push(await net.routing[5]!.probe('translate', 10))
+    const learned: ProbeResult[] = []
+    for (let k = 0; k < 3; k++) learned.push(await net.routing[5]!.probe('translate', 10))
     const late = visits(5, 'translate')
     const delta = (n: number) => (late[net.ids[n]!] ?? 0) - (early[net.ids[n]!] ?? 0)
+    const summary = (r: ProbeResult) => ({
+      rate: r.deliveryRate,
+      hops: r.hops.mean,
+      latencyMs: r.latencyMs.mean,
+      f: r.failures,
+    })
     console.error('learning', {
+      probesToLearn: learning.length,
       early: [8, 4].map((n) => early[net.ids[n]!] ?? 0),
       late: [8, 4].map((n) => late[net.ids[n]!] ?? 0),
-      runs: runs.map((r) => ({
-        rate: r.deliveryRate,
-        hops: r.hops.mean,
-        latencyMs: r.latencyMs.mean,
-        f: r.failures,
-      })),
+      learning: learning.map(summary),
+      learned: learned.map(summary),
     })
+    const runs = [...learning, ...learned]
     const sent = runs.reduce((a, r) => a + r.sent, 0)
     expect(runs.reduce((a, r) => a + r.delivered, 0)).toBeGreaterThanOrEqual(0.9 * sent)
     // Once learned, most CFPs take the 2-hop path: its visits grow faster than the long path's.
     expect(delta(8)).toBeGreaterThan(delta(4))
-    expect(net.routing[5]!.table('translate').entries[0]!.neighbour).toBe(net.ids[8])
-    // Mean hops of the learned half stay well below the long path's 8 (exploration adds a little).
-    const lateRuns = runs.slice(3)
-    expect(lateRuns.reduce((a, r) => a + r.hops.mean, 0) / lateRuns.length).toBeLessThan(5)
-  }, 60_000)
+    expect(prefers8()).toBe(true)
+    // Mean hops once learned stay well below the long path's 8 (exploration adds a little).
+    expect(learned.reduce((a, r) => a + r.hops.mean, 0) / learned.length).toBeLessThan(5)
+  }, 120_000)
 
   it('routes around a node killed mid-run', async () => {
     // Stop node 8 (on the learned path) while a probe is running, then keep probing.
