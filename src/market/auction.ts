@@ -1,3 +1,16 @@
+/** How often `tick` rescans the whole active index (ms of the injected clock). */
+const RESCAN_MS = 1000
+
+/** When `tick` next has work for an active auction: the close, the award, or the first result deadline. */
+function dueAt(r: AuctionRecord): number {
+  if (r.phase === 'open') return cfpCloseAt(r.cfp)
+  if (r.phase === 'cleared') return r.negotiateUntil ?? 0
+  if (r.phase !== 'awarded') return Number.POSITIVE_INFINITY
+  let at = Number.POSITIVE_INFINITY
+  for (const a of r.awards) if (a.status === 'locked') at = Math.min(at, a.award.resultDeadline)
+  return at
+}
+
 /**
  * The requester's side of an auction as a persisted state machine driven by
  * an injected clock (a CFP that allows negotiation passes through `cleared`
@@ -53,6 +66,9 @@ export class AuctionHouse {
   private readonly p: string
   private readonly scorer: BidScorer
   private readonly maxBids: number
+  /** cfpId → when `step` next has something to do for that active auction (see `dueRecords`). */
+  private readonly due = new Map<string, number>()
+  private lastScan = Number.NEGATIVE_INFINITY
 
   constructor(init: AuctionHouseInit) {
     this.init = init
@@ -78,8 +94,13 @@ export class AuctionHouse {
   }
   private save(tx: KvTransaction, r: AuctionRecord): void {
     tx.put(this.recKey(r.cfp.id), enc.encode(JSON.stringify(r)))
-    if (r.phase === 'done' || r.phase === 'cancelled') tx.del(this.activeKey(r.cfp.id))
-    else tx.put(this.activeKey(r.cfp.id), enc.encode('1'))
+    if (r.phase === 'done' || r.phase === 'cancelled') {
+      tx.del(this.activeKey(r.cfp.id))
+      this.due.delete(r.cfp.id)
+    } else {
+      tx.put(this.activeKey(r.cfp.id), enc.encode('1'))
+      this.due.set(r.cfp.id, dueAt(r))
+    }
   }
 
   // ----------------------------------------------------------------- reads
@@ -340,7 +361,7 @@ export class AuctionHouse {
   async tick(): Promise<AuctionEvent[]> {
     const events: AuctionEvent[] = []
     const now = this.clock.now()
-    for (const r of await this.list({ active: true })) {
+    for (const r of await this.dueRecords(now)) {
       try {
         events.push(...(await this.step(r, now)))
       } catch (err) {
@@ -349,6 +370,32 @@ export class AuctionHouse {
       }
     }
     return events
+  }
+
+  /**
+   * The active auctions `step` may have work for at `now`. Normally read from
+   * the in-memory due index that `save` keeps (no store scan per tick); the
+   * whole active index is rescanned every RESCAN_MS (and at the first tick),
+   * so an entry the index missed (a write it did not see, a transaction that
+   * failed after `save`) is caught within that time. A stale entry only costs
+   * one read: `step` checks the record itself.
+   */
+  private async dueRecords(now: number): Promise<AuctionRecord[]> {
+    if (now - this.lastScan >= RESCAN_MS || now < this.lastScan) {
+      this.lastScan = now
+      const all = await this.list({ active: true })
+      this.due.clear()
+      for (const r of all) this.due.set(r.cfp.id, dueAt(r))
+      return all.filter((r) => dueAt(r) <= now)
+    }
+    const out: AuctionRecord[] = []
+    for (const [id, at] of [...this.due]) {
+      if (at > now) continue
+      const r = await this.get(id)
+      if (r && r.phase !== 'done' && r.phase !== 'cancelled') out.push(r)
+      else this.due.delete(id)
+    }
+    return out
   }
 
   private async step(r: AuctionRecord, now: number): Promise<AuctionEvent[]> {

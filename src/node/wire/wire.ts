@@ -37,6 +37,18 @@ import {
   WireError,
   type WireRejectReason,
 } from './envelope.ts'
+import {
+  decodeFrame,
+  encodeFrame,
+  errorFrame,
+  FRAME,
+  MAX_FRAME_OVERHEAD,
+  MUX_PROTOCOL,
+  type MuxFrame,
+  MuxSession,
+  remoteError,
+  SessionClosedError,
+} from './mux.ts'
 
 export interface WireContext {
   /** The connected peer that sent the envelope. */
@@ -66,7 +78,18 @@ export interface RequestOptions {
   /** @default config wire.requestTimeoutMs */
   timeoutMs?: number
   maxMessageBytes?: number
+  /** Open a stream for this one message instead of using the peer's mux session. @default false */
+  direct?: boolean
 }
+
+interface Registration {
+  handler: WireHandler
+  types: ReadonlySet<string> | undefined
+  maxBytes: number
+}
+
+/** Requests one peer may have in flight on one mux stream; more are answered `busy`. */
+export const MAX_MUX_INFLIGHT = 256
 
 export interface WireInit {
   /** @default 1 MiB */
@@ -135,6 +158,13 @@ export class Wire {
   private readonly protocols = new Set<string>()
   private readonly stopController = new AbortController()
   private readonly inflight = new Set<Promise<void>>()
+  private readonly registry = new Map<string, Registration>()
+  private muxHandled = false
+  /** Outbound mux sessions by peer id (a promise while the stream opens). */
+  private readonly sessions = new Map<string, Promise<MuxSession>>()
+  /** Peers that do not speak the mux protocol: a stream per message for them. */
+  private readonly noMux = new Set<string>()
+  private readonly inboundMux = new Set<Stream>()
 
   constructor(components: WireComponents, init: WireInit = {}) {
     this.c = components
@@ -154,6 +184,13 @@ export class Wire {
   async handle(protocol: string, handler: WireHandler, opts: HandleOptions = {}): Promise<void> {
     const types = opts.types ? new Set(opts.types) : undefined
     const maxBytes = opts.maxMessageBytes ?? this.maxBytes
+    this.registry.set(protocol, { handler, types, maxBytes })
+    if (!this.muxHandled) {
+      this.muxHandled = true
+      await this.c.libp2p.handle(MUX_PROTOCOL, (stream, connection) => this.serveMux(stream, connection), {
+        maxInboundStreams: 8,
+      })
+    }
     await this.c.libp2p.handle(
       protocol,
       (stream, connection) => {
@@ -169,10 +206,11 @@ export class Wire {
 
   async unhandle(protocol: string): Promise<void> {
     this.protocols.delete(protocol)
+    this.registry.delete(protocol)
     await this.c.libp2p.unhandle(protocol)
   }
 
-  private reject(peerId: string, protocol: string, stream: Stream, err: WireError): void {
+  private reject(peerId: string, protocol: string, stream: Stream | undefined, err: WireError): void {
     this.c.metrics?.wireRejectedTotal.inc({ protocol, reason: err.reason })
     this.c.metrics?.peerPenaltiesTotal.inc({ reason: err.reason })
     const score = this.c.peerScore.penalise(peerId, PENALTY_BY_REASON[err.reason], err.reason)
@@ -183,10 +221,135 @@ export class Wire {
       error: err.message,
       score,
     })
+    if (!stream) return
     try {
       stream.abort(err)
     } catch {
       // already closed
+    }
+  }
+
+  /** Decode and validate an inbound envelope from the peer of `connection` (throws a WireError). */
+  private inbound(bytes: Uint8Array, connection: Connection, reg: Registration): Envelope {
+    const env = decodeEnvelope(bytes, reg.maxBytes)
+    const remoteKey = connection.remotePeer.publicKey?.raw
+    validateEnvelope(env, {
+      now: this.c.clock.now(),
+      maxClockSkewMs: this.skewMs,
+      ...(remoteKey ? { expectedSender: remoteKey } : {}),
+      ...(reg.types ? { types: reg.types } : {}),
+      checkNonce: this.checkNonce,
+    })
+    return env
+  }
+
+  /**
+   * Serve one inbound mux stream: read frames until it ends, run each
+   * request's handler concurrently (at most MAX_MUX_INFLIGHT at once) and
+   * write the answers back tagged with the request's id. A frame that cannot
+   * be parsed resets the stream and penalises the peer; a bad envelope inside
+   * a well-formed frame is refused (and penalised) alone.
+   */
+  private async serveMux(stream: Stream, connection: Connection): Promise<void> {
+    const peerId = connection.remotePeer.toString()
+    let maxBytes = this.maxBytes
+    for (const r of this.registry.values()) maxBytes = Math.max(maxBytes, r.maxBytes)
+    const lp = lpStream(stream, { maxDataLength: maxBytes + MAX_FRAME_OVERHEAD })
+    const write = (bytes: Uint8Array) => lp.write(bytes).catch(() => {}) // the stream went away: nobody to answer
+    let active = 0
+    this.inboundMux.add(stream)
+    try {
+      for (;;) {
+        let frame: MuxFrame
+        try {
+          frame = decodeFrame((await lp.read({ signal: this.stopController.signal })).subarray())
+          if (frame.kind !== FRAME.REQUEST && frame.kind !== FRAME.ONEWAY)
+            throw new WireError('malformed', 'an answer frame on the serving side of a mux stream')
+        } catch (err) {
+          if (this.stopController.signal.aborted) {
+            stream.abort(new Error('node stopping'))
+            return
+          }
+          if (isStreamReset(err) || stream.status !== 'open' || connection.status !== 'open') return
+          if (
+            (err as { name?: string })?.name === 'UnexpectedEOFError' &&
+            /after reading 0\//.test(String(err))
+          )
+            return // the caller closed its side between frames
+          this.reject(peerId, MUX_PROTOCOL, stream, classifyReadError(err))
+          return
+        }
+        const protocol = frame.protocol!
+        const reg = this.registry.get(protocol)
+        const answers = frame.kind === FRAME.REQUEST
+        if (!reg) {
+          // Not misbehaviour: a newer peer, or a protocol this node just unregistered while stopping.
+          this.log.debug('mux frame for a protocol not served here', { peer: peerId, protocol })
+          if (answers) void write(errorFrame(frame.id, 'unsupported-protocol'))
+          continue
+        }
+        if (frame.body.length > reg.maxBytes) {
+          this.reject(
+            peerId,
+            protocol,
+            undefined,
+            new WireError('oversized', `${frame.body.length} bytes > ${reg.maxBytes}`),
+          )
+          if (answers) void write(errorFrame(frame.id, 'rejected:oversized'))
+          continue
+        }
+        if (active >= MAX_MUX_INFLIGHT) {
+          if (answers) void write(errorFrame(frame.id, 'busy'))
+          continue
+        }
+        active++
+        const p = this.dispatch(frame, protocol, reg, connection, write).finally(() => {
+          active--
+          this.inflight.delete(p)
+        })
+        this.inflight.add(p)
+      }
+    } finally {
+      this.inboundMux.delete(stream)
+    }
+  }
+
+  private async dispatch(
+    frame: MuxFrame,
+    protocol: string,
+    reg: Registration,
+    connection: Connection,
+    write: (bytes: Uint8Array) => Promise<void>,
+  ): Promise<void> {
+    const peerId = connection.remotePeer.toString()
+    const answers = frame.kind === FRAME.REQUEST
+    let env: Envelope
+    try {
+      env = this.inbound(frame.body, connection, reg)
+    } catch (err) {
+      const werr = classifyReadError(err)
+      this.reject(peerId, protocol, undefined, werr)
+      if (answers) await write(errorFrame(frame.id, `rejected:${werr.reason}`))
+      return
+    }
+    this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'in' })
+    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopController.signal])
+    try {
+      const reply = await reg.handler(env, { peerId, protocol, connection, signal })
+      if (!answers) return
+      if (reply) {
+        await write(encodeFrame({ kind: FRAME.REPLY, id: frame.id, body: encodeEnvelope(this.seal(reply)) }))
+        this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'out' })
+      } else {
+        await write(encodeFrame({ kind: FRAME.NO_REPLY, id: frame.id, body: new Uint8Array(0) }))
+      }
+    } catch (err) {
+      if (isSwarmdError(err) && err.action === 'penalise') {
+        this.c.peerScore.penalise(peerId, PENALTY.MALFORMED, err.code)
+        this.c.metrics?.peerPenaltiesTotal.inc({ reason: err.code })
+      }
+      this.log.debug('handler failed', { peer: peerId, protocol, type: env.type, error: err })
+      if (answers) await write(errorFrame(frame.id, 'reset'))
     }
   }
 
@@ -204,15 +367,7 @@ export class Wire {
     let env: Envelope
     try {
       const frame = await lp.read({ signal })
-      env = decodeEnvelope(frame.subarray(), maxBytes)
-      const remoteKey = connection.remotePeer.publicKey?.raw
-      validateEnvelope(env, {
-        now: this.c.clock.now(),
-        maxClockSkewMs: this.skewMs,
-        ...(remoteKey ? { expectedSender: remoteKey } : {}),
-        ...(types ? { types } : {}),
-        checkNonce: this.checkNonce,
-      })
+      env = this.inbound(frame.subarray(), connection, { handler, types, maxBytes })
     } catch (err) {
       if (this.stopController.signal.aborted) {
         stream.abort(new Error('node stopping'))
@@ -254,7 +409,100 @@ export class Wire {
     }
   }
 
+  /** The mux session with `peerId`, opening its stream if there is none (shared by concurrent callers). */
+  private session(peerId: PeerId): Promise<MuxSession> {
+    const key = peerId.toString()
+    const existing = this.sessions.get(key)
+    if (existing) return existing
+    const opening = (async () => {
+      const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopController.signal])
+      const stream = await this.c.libp2p.dialProtocol(peerId, MUX_PROTOCOL, { signal })
+      let maxBytes = this.maxBytes
+      for (const r of this.registry.values()) maxBytes = Math.max(maxBytes, r.maxBytes)
+      const lp = lpStream(stream, { maxDataLength: maxBytes + MAX_FRAME_OVERHEAD })
+      const session: MuxSession = new MuxSession(lp, key, {
+        abort: (err) => stream.abort(err),
+        onClose: () => {
+          if (this.sessions.get(key) === opening) this.sessions.delete(key)
+        },
+        onMalformed: (err) => this.reject(key, MUX_PROTOCOL, undefined, err),
+      })
+      return session
+    })()
+    this.sessions.set(key, opening)
+    opening.catch(() => {
+      if (this.sessions.get(key) === opening) this.sessions.delete(key)
+    })
+    return opening
+  }
+
   private async exchange(
+    peer: string | PeerId,
+    protocol: string,
+    msg: OutboundMessage,
+    expectReply: boolean,
+    opts: RequestOptions,
+  ): Promise<Envelope | undefined> {
+    const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    const key = peerId.toString()
+    if (opts.direct || this.noMux.has(key))
+      return this.exchangeDirect(peerId, protocol, msg, expectReply, opts)
+    const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs), this.stopController.signal]
+    if (opts.signal) signals.push(opts.signal)
+    const signal = AbortSignal.any(signals)
+    const started = performance.now()
+    let session: MuxSession
+    try {
+      session = await this.session(peerId)
+      if (!session.open) session = await this.session(peerId) // closed sessions leave the map as they close
+    } catch (err) {
+      if ((err as { name?: string })?.name === 'UnsupportedProtocolError') {
+        this.noMux.add(key) // an older node: a stream per message
+        return this.exchangeDirect(peerId, protocol, msg, expectReply, opts)
+      }
+      throw err
+    }
+    let frame: MuxFrame | undefined
+    const envelope = encodeEnvelope(this.seal(msg))
+    try {
+      try {
+        frame = await session.call(protocol, envelope, expectReply, signal)
+      } catch (err) {
+        // The stream had died unnoticed and nothing was sent: once more on a fresh session.
+        if (!(err instanceof SessionClosedError) || signal.aborted) throw err
+        frame = await (await this.session(peerId)).call(protocol, envelope, expectReply, signal)
+      }
+    } catch (err) {
+      if (signal.aborted) throw new SwarmdError('WIRE_TIMEOUT', `no reply from ${key} on ${protocol} in time`)
+      throw err
+    }
+    this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'out' })
+    if (!frame) return undefined
+    if (frame.kind === FRAME.NO_REPLY)
+      throw new SwarmdError('WIRE_NO_REPLY', `${key} answered nothing on ${protocol}`)
+    if (frame.kind === FRAME.ERROR) throw remoteError(key, protocol, frame.body)
+    let reply: Envelope
+    try {
+      const maxBytes = opts.maxMessageBytes ?? this.maxBytes
+      reply = decodeEnvelope(frame.body, maxBytes)
+      const remoteKey = peerId.publicKey?.raw
+      validateEnvelope(reply, {
+        now: this.c.clock.now(),
+        maxClockSkewMs: this.skewMs,
+        ...(remoteKey ? { expectedSender: remoteKey } : {}),
+        checkNonce: this.checkNonce,
+      })
+    } catch (err) {
+      const werr = classifyReadError(err)
+      this.reject(key, protocol, undefined, werr)
+      throw werr
+    }
+    this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'in' })
+    this.c.metrics?.wireRequestSeconds.observe({ protocol }, (performance.now() - started) / 1000)
+    return reply
+  }
+
+  private async exchangeDirect(
     peer: string | PeerId,
     protocol: string,
     msg: OutboundMessage,
@@ -349,5 +597,22 @@ export class Wire {
       ])
     }
     this.stopController.abort()
+    for (const p of this.sessions.values())
+      void p.then(
+        (s) => s.close(new Error('node stopping')),
+        () => {},
+      )
+    this.sessions.clear()
+    for (const st of this.inboundMux) {
+      try {
+        st.abort(new Error('node stopping'))
+      } catch {
+        // already closed
+      }
+    }
+    if (this.muxHandled) {
+      this.muxHandled = false
+      await this.c.libp2p.unhandle(MUX_PROTOCOL).catch(() => {})
+    }
   }
 }
