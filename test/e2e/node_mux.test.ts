@@ -77,6 +77,20 @@ describe('the wire mux session', () => {
     expect(unknown.kind).toBe(FRAME.ERROR)
     expect(dec.decode(unknown.body)).toBe('unsupported-protocol')
     expect(daemon.peerScore.get(me)).toBe(0)
+    // 1b. An unsigned envelope: the Noise channel vouches for the attacker's own key (step 3: not for another's).
+    const unsigned = (sender: Uint8Array, fill: number) =>
+      encodeEnvelope(
+        sealEnvelope(
+          { type: 'node.info', payload: new Uint8Array() },
+          { publicKey: sender, secretKey: new Uint8Array(32) },
+          Date.now(),
+          new Uint8Array(16).fill(fill),
+          false,
+        ),
+      )
+    const own = await ask(10, NODE_PROTOCOL, unsigned(attacker.peerId.publicKey!.raw, 1))
+    expect(own.kind).toBe(FRAME.REPLY)
+    expect(daemon.peerScore.get(me)).toBe(0)
     // 2. Garbage where an envelope should be: refused and penalised; the stream stays up.
     const garbage = await ask(2, NODE_PROTOCOL, new Uint8Array([9, 9, 9, 9]))
     expect(garbage.kind).toBe(FRAME.ERROR)

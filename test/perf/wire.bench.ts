@@ -80,14 +80,16 @@ try {
 
 Two nodes in one process on loopback TCP (Noise, yamux); one signed envelope of ${PAYLOAD} bytes each way
 (request, echoed reply), ${N} requests per round, ${ROUNDS} rounds, medians. CPU is the process's user +
-system time per request: both nodes' share. Baseline: the same request on a stream of its own.
+system time per request: both nodes' share. Baseline: the same request on a stream of its own, with a
+signed envelope (what every swarmd message cost before the session).
 
 | transport | concurrent callers | CPU per request (ms) | wall per request (ms) | baseline CPU ÷ this CPU |
 |---|---|---|---|---|
 ${rows.join('\n')}
 
 A stream per message pays a yamux open and close, a multistream-select negotiation and a peer-store
-lookup on both sides; the session pays only the frames (docs/wire.md).
+lookup on both sides, and signs and verifies every envelope; the session pays only the frames, its
+Noise channel authenticating the sender (docs/wire.md).
 `)
 } finally {
   await a.stop()

@@ -71,7 +71,18 @@ export interface Signer {
   secretKey: Uint8Array
 }
 
-export function sealEnvelope(msg: OutboundMessage, signer: Signer, now: number, nonce: Uint8Array): Envelope {
+/**
+ * Seal `msg` as `signer`. `signed: false` leaves the signature empty: only for
+ * the mux session, whose Noise channel already authenticates the sending node
+ * (see docs/wire.md, "Signatures").
+ */
+export function sealEnvelope(
+  msg: OutboundMessage,
+  signer: Signer,
+  now: number,
+  nonce: Uint8Array,
+  signed = true,
+): Envelope {
   if (!TYPE_RE.test(msg.type))
     throw new SwarmdError('WIRE_BAD_TYPE', `invalid envelope type ${JSON.stringify(msg.type)}`)
   const body = {
@@ -82,6 +93,7 @@ export function sealEnvelope(msg: OutboundMessage, signer: Signer, now: number, 
     timestamp: now,
     nonce,
   }
+  if (!signed) return { ...body, signature: new Uint8Array(0) }
   return { ...body, signature: sign(ENVELOPE_DOMAIN, signedBody(body), signer.secretKey) }
 }
 
@@ -93,7 +105,7 @@ const asBytes = (v: unknown): Uint8Array =>
   v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array()
 
 /** Decode one frame. Structural checks only (no signature): throws `WireError`. */
-export function decodeEnvelope(bytes: Uint8Array, maxBytes = 1024 * 1024): Envelope {
+export function decodeEnvelope(bytes: Uint8Array, maxBytes = 1024 * 1024, allowUnsigned = false): Envelope {
   if (bytes.length > maxBytes)
     throw new WireError('oversized', `frame of ${bytes.length} bytes > ${maxBytes}`)
   if (bytes.length === 0) throw new WireError('malformed', 'empty frame')
@@ -122,7 +134,7 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes = 1024 * 1024): Envel
     throw new WireError('malformed', `invalid type ${JSON.stringify(env.type.slice(0, 80))}`)
   if (env.sender.length !== 32) throw new WireError('malformed', `sender key of ${env.sender.length} bytes`)
   if (env.nonce.length !== NONCE_BYTES) throw new WireError('malformed', `nonce of ${env.nonce.length} bytes`)
-  if (env.signature.length !== 64)
+  if (env.signature.length !== 64 && !(allowUnsigned && env.signature.length === 0))
     throw new WireError('malformed', `signature of ${env.signature.length} bytes`)
   if (!Number.isSafeInteger(env.timestamp) || env.timestamp <= 0)
     throw new WireError('malformed', 'bad timestamp')
@@ -138,6 +150,12 @@ export interface ValidateOptions {
   types?: ReadonlySet<string>
   /** Replay guard: returns false when the nonce was already seen. */
   checkNonce?: (nonceHex: string, timestamp: number) => boolean
+  /**
+   * The transport authenticated the sender (a Noise session with the peer
+   * whose key is `expectedSender`): an envelope without a signature is
+   * accepted. One that carries a signature is still verified.
+   */
+  channelAuthenticated?: boolean
 }
 
 /** Semantic checks of a decoded envelope, in order: type, sender, timestamp skew, signature, replay. */
@@ -151,7 +169,9 @@ export function validateEnvelope(env: Envelope, opts: ValidateOptions): void {
     throw new WireError('stale', `timestamp ${env.timestamp} is ${env.timestamp - opts.now} ms off`)
   }
   const { signature, ...body } = env
-  if (!verify(ENVELOPE_DOMAIN, signedBody(body), signature, env.sender)) {
+  const unsignedOk = opts.channelAuthenticated === true && opts.expectedSender !== undefined
+  if (signature.length === 0 && !unsignedOk) throw new WireError('bad-signature', 'envelope is not signed')
+  if (signature.length > 0 && !verify(ENVELOPE_DOMAIN, signedBody(body), signature, env.sender)) {
     throw new WireError('bad-signature', 'envelope signature does not verify')
   }
   if (opts.checkNonce && !opts.checkNonce(toHex(env.nonce), env.timestamp)) {

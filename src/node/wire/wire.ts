@@ -176,8 +176,8 @@ export class Wire {
   }
 
   /** Seal a message with this node's key. */
-  seal(msg: OutboundMessage): Envelope {
-    return sealEnvelope(msg, this.c.signer, this.c.clock.now(), new Uint8Array(randomBytes(16)))
+  seal(msg: OutboundMessage, signed = true): Envelope {
+    return sealEnvelope(msg, this.c.signer, this.c.clock.now(), new Uint8Array(randomBytes(16)), signed)
   }
 
   /** Register a handler for a stream protocol (e.g. `/swarmd/route/1.0.0`). */
@@ -230,8 +230,8 @@ export class Wire {
   }
 
   /** Decode and validate an inbound envelope from the peer of `connection` (throws a WireError). */
-  private inbound(bytes: Uint8Array, connection: Connection, reg: Registration): Envelope {
-    const env = decodeEnvelope(bytes, reg.maxBytes)
+  private inbound(bytes: Uint8Array, connection: Connection, reg: Registration, muxed = false): Envelope {
+    const env = decodeEnvelope(bytes, reg.maxBytes, muxed)
     const remoteKey = connection.remotePeer.publicKey?.raw
     validateEnvelope(env, {
       now: this.c.clock.now(),
@@ -239,6 +239,7 @@ export class Wire {
       ...(remoteKey ? { expectedSender: remoteKey } : {}),
       ...(reg.types ? { types: reg.types } : {}),
       checkNonce: this.checkNonce,
+      channelAuthenticated: muxed,
     })
     return env
   }
@@ -325,7 +326,7 @@ export class Wire {
     const answers = frame.kind === FRAME.REQUEST
     let env: Envelope
     try {
-      env = this.inbound(frame.body, connection, reg)
+      env = this.inbound(frame.body, connection, reg, true)
     } catch (err) {
       const werr = classifyReadError(err)
       this.reject(peerId, protocol, undefined, werr)
@@ -338,7 +339,9 @@ export class Wire {
       const reply = await reg.handler(env, { peerId, protocol, connection, signal })
       if (!answers) return
       if (reply) {
-        await write(encodeFrame({ kind: FRAME.REPLY, id: frame.id, body: encodeEnvelope(this.seal(reply)) }))
+        await write(
+          encodeFrame({ kind: FRAME.REPLY, id: frame.id, body: encodeEnvelope(this.seal(reply, false)) }),
+        )
         this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'out' })
       } else {
         await write(encodeFrame({ kind: FRAME.NO_REPLY, id: frame.id, body: new Uint8Array(0) }))
@@ -463,7 +466,7 @@ export class Wire {
       throw err
     }
     let frame: MuxFrame | undefined
-    const envelope = encodeEnvelope(this.seal(msg))
+    const envelope = encodeEnvelope(this.seal(msg, false))
     try {
       try {
         frame = await session.call(protocol, envelope, expectReply, signal)
@@ -484,13 +487,14 @@ export class Wire {
     let reply: Envelope
     try {
       const maxBytes = opts.maxMessageBytes ?? this.maxBytes
-      reply = decodeEnvelope(frame.body, maxBytes)
+      reply = decodeEnvelope(frame.body, maxBytes, true)
       const remoteKey = peerId.publicKey?.raw
       validateEnvelope(reply, {
         now: this.c.clock.now(),
         maxClockSkewMs: this.skewMs,
         ...(remoteKey ? { expectedSender: remoteKey } : {}),
         checkNonce: this.checkNonce,
+        channelAuthenticated: true,
       })
     } catch (err) {
       const werr = classifyReadError(err)

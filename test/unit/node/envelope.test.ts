@@ -81,6 +81,34 @@ describe('wire envelope', () => {
     expect(reason(() => validateEnvelope(env, { ...opts, checkNonce: guard }))).toBe('replay')
   })
 
+  it('accepts an unsigned envelope only where the channel authenticated its sender', () => {
+    const env = sealEnvelope(msg, signer, NOW, nonce(3), false)
+    expect(env.signature).toHaveLength(0)
+    const bytes = encodeEnvelope(env)
+    // A stream per message (and every decoder by default) requires the signature.
+    expect(reason(() => decodeEnvelope(bytes))).toBe('malformed')
+    const back = decodeEnvelope(bytes, 1024, true)
+    const opts = { now: NOW, maxClockSkewMs: 60_000, expectedSender: key.publicKey }
+    expect(reason(() => validateEnvelope(back, opts))).toBe('bad-signature')
+    // Channel-authenticated without a known peer key is not enough.
+    expect(
+      reason(() => validateEnvelope(back, { now: NOW, maxClockSkewMs: 60_000, channelAuthenticated: true })),
+    ).toBe('bad-signature')
+    expect(reason(() => validateEnvelope(back, { ...opts, channelAuthenticated: true }))).toBe('accepted')
+    // The sender must still be the connected peer, and a signature that is present must verify.
+    const other = generateSigningKey()
+    expect(
+      reason(() =>
+        validateEnvelope(back, { ...opts, expectedSender: other.publicKey, channelAuthenticated: true }),
+      ),
+    ).toBe('wrong-sender')
+    const signed = sealEnvelope(msg, signer, NOW, nonce(4))
+    const tampered = { ...signed, payload: new TextEncoder().encode('hellO') }
+    expect(reason(() => validateEnvelope(tampered, { ...opts, channelAuthenticated: true }))).toBe(
+      'bad-signature',
+    )
+  })
+
   it('refuses to seal an invalid type', () => {
     expect(() =>
       sealEnvelope({ type: 'Bad Type', payload: new Uint8Array() }, signer, NOW, nonce(5)),
