@@ -105,13 +105,40 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     expect(b.rep.trustOf(good.id).trust).toBe(0)
     const published = await a.rep.publishReport(report(good, 'success', 1))
     expect(published.result.status).toBe('accepted')
-    expect(published.recipients).toBeGreaterThanOrEqual(1)
+    expect(published).toMatchObject({ queued: true, recipients: 0 }) // it leaves in the next batch
     for (const x of [b, c]) {
       await waitFor(() => x.rep.trustOf(good.id).reports.asProvider === 1)
       await waitFor(() => x.rep.trustOf(good.id).trust > 0) // the timer recomputed trust
       expect(x.rep.trustOf(good.id).relativeTrust).toBeGreaterThan(0.1)
     }
     expect(a.rep.trustOf(req.id).preTrusted).toBe(true)
+  })
+
+  it('reports published close together travel in fewer gossip messages than reports, all accepted', async () => {
+    const n = 12
+    const before = { a: a.rep.statistics(), b: b.rep.statistics(), c: c.rep.statistics() }
+    const count = (x: RepNode) => x.rep.trustOf(good.id).reports.asProvider
+    const counts = { b: count(b), c: count(c) }
+    const reports = Array.from({ length: n }, () => report(good, 'success', 1))
+    const results = await Promise.all(reports.map((r) => a.rep.publishReport(r)))
+    expect(results.every((r) => r.result.status === 'accepted' && r.queued)).toBe(true)
+    await waitFor(() => count(b) === counts.b + n && count(c) === counts.c + n)
+    const after = { a: a.rep.statistics(), b: b.rep.statistics(), c: c.rep.statistics() }
+    const sent = after.a.batches.published - before.a.batches.published
+    expect(after.a.published - before.a.published).toBe(n)
+    expect(sent).toBeGreaterThanOrEqual(1)
+    expect(sent).toBeLessThan(n)
+    for (const k of ['b', 'c'] as const) {
+      const got = after[k].batches.received - before[k].batches.received
+      expect(got).toBeGreaterThanOrEqual(1)
+      expect(got).toBeLessThan(n)
+      expect(after[k].batches.receivedReports - before[k].batches.receivedReports).toBe(n)
+      expect(after[k].accepted - before[k].accepted).toBe(n)
+      expect(after[k].batches.rejected).toBe(before[k].batches.rejected)
+    }
+    // the CLI shows the batch counters
+    const stats = await cli(['rep', 'stats', '--repo', b.root])
+    expect(stats.out).toMatch(/batches: published 0, received \d+ \(\d+(\.\d)? reports each\)/)
   })
 
   it('a forged report is rejected, not forwarded, and the sender loses peer score', async () => {
@@ -217,7 +244,7 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     await b.rep.registerTask(body.taskId, body.requester, body.provider) // b's market learns the award
     expect(b.rep.intake.heldCount).toBe(0)
     expect(b.rep.trustOf(good.id).reports.asProvider).toBe(before + 1)
-    // c's market was never told: the report does not count there (b did not forward a report it held)
+    // c's market was never told: the report does not count there (b relayed the batch, c holds it too)
     expect(c.rep.trustOf(good.id).reports.asProvider).toBe(before)
   })
 
