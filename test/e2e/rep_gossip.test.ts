@@ -16,6 +16,7 @@ import {
   bidScorer,
   encodeReport,
   makeReport,
+  REPORT_BATCH_TOPIC,
   REPORT_TOPIC,
   type ReportBody,
   type SignedReport,
@@ -96,7 +97,9 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     await b.node.connect(`${a.node.addresses()[0]}`)
     await c.node.connect(`${b.node.addresses()[0]}`)
     const subscribed = (x: RepNode, y: RepNode) =>
-      x.node.pubsub.getSubscribers(REPORT_TOPIC).some((p) => p.toString() === y.node.peerId)
+      [REPORT_TOPIC, REPORT_BATCH_TOPIC].every((t) =>
+        x.node.pubsub.getSubscribers(t).some((p) => p.toString() === y.node.peerId),
+      )
     await waitFor(() => subscribed(a, b) && subscribed(b, a) && subscribed(b, c) && subscribed(c, b))
   }, 60_000)
   afterAll(() => cleanup.run())

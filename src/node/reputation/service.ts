@@ -79,7 +79,7 @@ export interface PublishOptions {
 }
 
 export interface ReputationStats {
-  /** Connected peers subscribed to the report topic (who a published report reaches first). */
+  /** Connected peers subscribed to the report batch topic (who a published batch reaches first). */
   topicPeers: number
   accepted: number
   held: number
@@ -429,7 +429,7 @@ export class ReputationService implements NodeService {
   statistics(): ReputationStats {
     let topicPeers = 0
     try {
-      topicPeers = this.node?.pubsub.getSubscribers(REPORT_TOPIC).length ?? 0
+      topicPeers = this.node?.pubsub.getSubscribers(REPORT_BATCH_TOPIC).length ?? 0
     } catch {
       // not started
     }
