@@ -111,15 +111,17 @@ function malformed(message: string, cause?: unknown): never {
  * The gossipsub verdict of a whole batch from the intake results of its
  * reports: `reject` if any report was rejected with a penalising action (a
  * batch carrying a forgery, replay or flood is not relayed); else `accept`
- * if at least one report was accepted or held; else `ignore` (duplicates,
- * stale reports and other harmless drops only).
+ * if at least one report was accepted (held ones in it then travel along);
+ * else `ignore`: held reports only, duplicates, stale reports and other
+ * harmless drops. Held-only batches are not relayed, as a single held report
+ * is not: a requester's one-sided report about a task third parties cannot
+ * know would otherwise spread to every node just to be held there.
  */
 export function batchVerdict(results: readonly IntakeResult[]): 'accept' | 'ignore' | 'reject' {
-  let useful = false
+  let accepted = false
   for (const r of results) {
-    if (r.status === 'rejected') {
-      if (r.action === 'penalise') return 'reject'
-    } else useful = true
+    if (r.status === 'rejected' && r.action === 'penalise') return 'reject'
+    if (r.status === 'accepted') accepted = true
   }
-  return useful ? 'accept' : 'ignore'
+  return accepted ? 'accept' : 'ignore'
 }

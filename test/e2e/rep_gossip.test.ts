@@ -247,7 +247,7 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     await b.rep.registerTask(body.taskId, body.requester, body.provider) // b's market learns the award
     expect(b.rep.intake.heldCount).toBe(0)
     expect(b.rep.trustOf(good.id).reports.asProvider).toBe(before + 1)
-    // c's market was never told: the report does not count there (b relayed the batch, c holds it too)
+    // c's market was never told: the report does not count there (b did not relay a batch it could only hold)
     expect(c.rep.trustOf(good.id).reports.asProvider).toBe(before)
   })
 

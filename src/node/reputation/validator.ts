@@ -86,7 +86,7 @@ export interface ReportBatchValidatorDeps extends ReportValidatorDeps {
  * messages). The first penalising rejection stops the batch: that peer is
  * penalised for it and the batch is rejected (not relayed); reports checked
  * before it stay stored. Otherwise `batchVerdict`: `accept` when at least one
- * report was accepted or held, `ignore` when all were harmless drops
+ * report was accepted, `ignore` when all were held or harmless drops
  * (duplicates, stale). A report of an accepted batch rejected for a harmless
  * reason is simply not stored.
  */

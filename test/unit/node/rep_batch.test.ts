@@ -226,11 +226,15 @@ describe('the report batch validator', () => {
     expect(await stored(intake)).toBe(5)
   })
 
-  it('a batch whose only report is held is accepted (relayed), unlike a single held report', async () => {
-    const { validate, intake } = validatorSetup()
-    const oneSided = makeReport(body('t9'), req.sk) // unknown task, requester only: held
-    expect(await validate('a', batchOf([oneSided]))).toBe('accept')
-    expect(intake.heldCount).toBe(1)
+  it('a batch of held reports only is not relayed (ignore), like a single held report; with an accepted one it is', async () => {
+    const { validate, intake, peerScore } = validatorSetup()
+    const oneSided = (t: string) => makeReport(body(t), req.sk) // unknown task, requester only: held
+    expect(await validate('a', batchOf([oneSided('h1'), oneSided('h2')]))).toBe('ignore')
+    expect(intake.heldCount).toBe(2)
+    expect(await validate('a', batchOf([oneSided('h3'), coSigned('c1')]))).toBe('accept')
+    expect(intake.heldCount).toBe(3)
+    expect(await stored(intake)).toBe(1)
+    expect(peerScore.get('a')).toBe(0)
   })
 })
 

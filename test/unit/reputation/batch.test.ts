@@ -142,15 +142,16 @@ describe('report batches: verdict', () => {
   const stale: IntakeResult = { status: 'rejected', reason: 'STALE', action: 'reject' }
   const forged: IntakeResult = { status: 'rejected', reason: 'BAD_SIGNATURE', action: 'penalise' }
 
-  it('accept when something was accepted or held and nothing penalising', () => {
+  it('accept when something was accepted and nothing penalising (held ones travel along)', () => {
     expect(batchVerdict([accepted, dup, stale])).toBe('accept')
-    expect(batchVerdict([held, dup])).toBe('accept')
+    expect(batchVerdict([held, accepted])).toBe('accept')
   })
   it('reject when any report is penalising, whatever else it carries', () => {
     expect(batchVerdict([accepted, accepted, forged])).toBe('reject')
   })
-  it('ignore when all were harmless drops', () => {
+  it('ignore when all were held or harmless drops', () => {
     expect(batchVerdict([dup, dup, stale])).toBe('ignore')
+    expect(batchVerdict([held, dup])).toBe('ignore')
     expect(batchVerdict([])).toBe('ignore')
   })
 })
