@@ -128,8 +128,8 @@ const publish: Command = {
   summary: 'validate signed interaction reports (JSON files) on the daemon and gossip them',
   description: `Each FILE holds one report {"body": {...}, "requesterSig": "...", "providerSig": "..."}
 as signed with makeReport/signReportAs (domain swarmd/rep-report/v1). The daemon runs it through the
-same checks as a report from the network, stores it, and publishes it on the report topic unless
-it was rejected. --json prints [{ file, result, recipients }]. Exit code 1 if any was rejected.`,
+same checks as a report from the network, stores it, and unless it was rejected gossips it at once
+(in one batch with any reports the daemon had queued). --json prints [{ file, result, recipients }]. Exit code 1 if any was rejected.`,
   positionals: [
     { name: 'FILE', description: 'JSON file with a signed report', required: true, variadic: true },
   ],

@@ -122,6 +122,7 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     const before = { a: a.rep.statistics(), b: b.rep.statistics(), c: c.rep.statistics() }
     const count = (x: RepNode) => x.rep.trustOf(good.id).reports.asProvider
     const counts = { b: count(b), c: count(c) }
+    expect(count(a)).toBe(counts.b) // every node has seen the same reports so far
     const reports = Array.from({ length: n }, () => report(good, 'success', 1))
     const results = await Promise.all(reports.map((r) => a.rep.publishReport(r)))
     expect(results.every((r) => r.result.status === 'accepted' && r.queued)).toBe(true)
@@ -139,6 +140,12 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
       expect(after[k].accepted - before[k].accepted).toBe(n)
       expect(after[k].batches.rejected).toBe(before[k].batches.rejected)
     }
+    // an older node publishes single reports on the old topic: still validated, accepted and relayed
+    // (as an older publishReport did: its own intake first, then one message on REPORT_TOPIC)
+    const single = encodeReport(report(good, 'success', 1))
+    expect(await c.rep.validator(c.node.peerId, single)).toBe('accept')
+    await c.node.pubsub.publish(REPORT_TOPIC, single)
+    await waitFor(() => [a, b, c].every((x) => count(x) === counts.b + n + 1))
     // the CLI shows the batch counters
     const stats = await cli(['rep', 'stats', '--repo', b.root])
     expect(stats.out).toMatch(/batches: published 0, received \d+ \(\d+(\.\d)? reports each\)/)
