@@ -336,8 +336,8 @@ export const DEFAULT_CONFIG: NodeConfig = {
     unknownTasks: 'accept-co-signed',
     newcomers: { admit: true, minTrust: 0.001, bondAgeMs: 0, adaptive: false },
     ratePerSecond: 5,
-    burst: 128,
-    gossip: { maxBatch: 64, batchMs: 250 },
+    burst: 50,
+    gossip: { maxBatch: 32, batchMs: 250 },
     holdMs: 30_000,
     stake: {
       minimum: 100,

@@ -239,9 +239,9 @@ describe('the report batch validator', () => {
 })
 
 describe('reputation.gossip config', () => {
-  it('defaults to batches of 64 within 250 ms, and a burst that fits a full batch', () => {
+  it('defaults to batches of 32 within 250 ms, and a burst that fits a full batch', () => {
     const cfg = parseConfig({})
-    expect(cfg.reputation.gossip).toEqual({ maxBatch: 64, batchMs: 250 })
+    expect(cfg.reputation.gossip).toEqual({ maxBatch: 32, batchMs: 250 })
     expect(cfg.reputation.burst).toBeGreaterThanOrEqual(cfg.reputation.gossip.maxBatch)
   })
 
@@ -261,7 +261,7 @@ describe('reputation.gossip config', () => {
     )
     expect(() => parseConfig({ reputation: { gossip: { maxbatch: 2 } } })).toThrow(/did you mean "maxBatch"/)
     expect(() => parseConfig({ reputation: { burst: 10 } })).toThrow(
-      /"reputation.gossip.maxBatch" must be at most "reputation.burst" \(10\), got 64/,
+      /"reputation.gossip.maxBatch" must be at most "reputation.burst" \(10\), got 32/,
     )
     expect(parseConfig({ reputation: { burst: 10, gossip: { maxBatch: 10 } } }).reputation.burst).toBe(10)
   })
