@@ -32,6 +32,9 @@ const daemon = (ctx: CommandContext) => new ReputationClient(daemonClient(ctx))
 
 const num = (x: number) => (x === 0 ? '0' : x >= 0.001 ? x.toFixed(4) : x.toExponential(2))
 const when = (ms: number) => new Date(ms).toISOString()
+/** " (2.5 reports each)" */
+const perBatch = (reports: number, batches: number) =>
+  batches === 0 ? '' : ` (${Math.round((reports / batches) * 10) / 10} reports each)`
 const agentArg = { name: 'AGENT', description: 'agent id (64 hex characters)', required: true }
 
 function showText(r: AgentReputation): string {
@@ -104,12 +107,15 @@ const stats: Command = {
     const r = await daemon(ctx).stats()
     if (ctx.flags.json) printJson(ctx.io, r)
     else {
+      const b = r.batches
       const rej = Object.entries(r.rejected)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')
       ctx.io.out(
         `gossip peers on the report topic: ${r.topicPeers}\n` +
           `accepted ${r.accepted}, held ${r.held}, published ${r.published}, rejected: ${rej || 'none'}\n` +
+          `batches: published ${b.published}${perBatch(r.published, b.published)}, received ${b.received}${perBatch(b.receivedReports, b.received)}` +
+          `${b.rejected > 0 ? `, rejected ${b.rejected}` : ''}${r.queued > 0 ? `; ${r.queued} reports queued` : ''}\n` +
           `trust graph: ${r.agents} agents, ${r.edges} edges, last computed ${r.lastComputedAt === undefined ? 'never' : when(r.lastComputedAt)} (${r.iterations} iterations)\n`,
       )
     }
@@ -122,8 +128,8 @@ const publish: Command = {
   summary: 'validate signed interaction reports (JSON files) on the daemon and gossip them',
   description: `Each FILE holds one report {"body": {...}, "requesterSig": "...", "providerSig": "..."}
 as signed with makeReport/signReportAs (domain swarmd/rep-report/v1). The daemon runs it through the
-same checks as a report from the network, stores it, and publishes it on the report topic unless
-it was rejected. --json prints [{ file, result, recipients }]. Exit code 1 if any was rejected.`,
+same checks as a report from the network, stores it, and unless it was rejected gossips it at once
+(in one batch with any reports the daemon had queued). --json prints [{ file, result, recipients }]. Exit code 1 if any was rejected.`,
   positionals: [
     { name: 'FILE', description: 'JSON file with a signed report', required: true, variadic: true },
   ],

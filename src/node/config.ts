@@ -175,9 +175,19 @@ export interface NodeConfig {
       /** The adaptive stranger policy: admit newcomers beside trusted bidders only at the newcomer success rate. */
       adaptive: boolean
     }
-    /** Report gossip rate limit per sending peer: token refill per second and bucket size. */
+    /**
+     * Report gossip rate limit per sending peer, counted in reports (a batch of n takes n tokens):
+     * token refill per second and bucket size (at least `gossip.maxBatch`).
+     */
     ratePerSecond: number
     burst: number
+    /** Batching of the reports this node publishes (docs/reputation.md, "Batched report gossip"). */
+    gossip: {
+      /** Send the outgoing batch when it holds this many reports (1..256; at most `burst`). */
+      maxBatch: number
+      /** Send the outgoing batch at most this long after its first report was queued. */
+      batchMs: number
+    }
     /** How long a report about an unknown task is held before it is dropped. */
     holdMs: number
     stake: {
@@ -327,6 +337,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     newcomers: { admit: true, minTrust: 0.001, bondAgeMs: 0, adaptive: false },
     ratePerSecond: 5,
     burst: 50,
+    gossip: { maxBatch: 32, batchMs: 250 },
     holdMs: 30_000,
     stake: {
       minimum: 100,
@@ -563,6 +574,10 @@ const SCHEMA: Schema = {
     },
     ratePerSecond: int(1, 100_000),
     burst: int(1, 1_000_000),
+    gossip: {
+      maxBatch: int(1, 256), // MAX_REPORT_BATCH_REPORTS (src/reputation/batch.ts)
+      batchMs: int(0, 60_000),
+    },
     holdMs: int(0, 24 * HOUR),
     stake: {
       minimum: int(1, Number.MAX_SAFE_INTEGER),
@@ -682,6 +697,11 @@ export function parseConfig(input: unknown): NodeConfig {
   const out = clone(DEFAULT_CONFIG) as unknown as Record<string, unknown>
   validate(input, SCHEMA, '', out)
   const cfg = out as unknown as NodeConfig
+  if (cfg.reputation.gossip.maxBatch > cfg.reputation.burst) {
+    throw new UserError(
+      `config: "reputation.gossip.maxBatch" must be at most "reputation.burst" (${cfg.reputation.burst}), got ${cfg.reputation.gossip.maxBatch}: peers with the same rate limit would refuse the end of a full batch and penalise this node`,
+    )
+  }
   if (cfg.dht.reprovideIntervalMs >= cfg.dht.providerValidityMs) {
     throw new UserError(
       `config: "dht.reprovideIntervalMs" must be below "dht.providerValidityMs" (${cfg.dht.providerValidityMs}), got ${cfg.dht.reprovideIntervalMs}`,

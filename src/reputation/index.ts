@@ -16,6 +16,7 @@
  * ```
  */
 
+export * from './batch.ts'
 export * from './dispute.ts'
 export * from './evidence.ts'
 export * from './funds.ts'

@@ -16,6 +16,7 @@ import {
   bidScorer,
   encodeReport,
   makeReport,
+  REPORT_BATCH_TOPIC,
   REPORT_TOPIC,
   type ReportBody,
   type SignedReport,
@@ -96,7 +97,9 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     await b.node.connect(`${a.node.addresses()[0]}`)
     await c.node.connect(`${b.node.addresses()[0]}`)
     const subscribed = (x: RepNode, y: RepNode) =>
-      x.node.pubsub.getSubscribers(REPORT_TOPIC).some((p) => p.toString() === y.node.peerId)
+      [REPORT_TOPIC, REPORT_BATCH_TOPIC].every((t) =>
+        x.node.pubsub.getSubscribers(t).some((p) => p.toString() === y.node.peerId),
+      )
     await waitFor(() => subscribed(a, b) && subscribed(b, a) && subscribed(b, c) && subscribed(c, b))
   }, 60_000)
   afterAll(() => cleanup.run())
@@ -105,13 +108,47 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     expect(b.rep.trustOf(good.id).trust).toBe(0)
     const published = await a.rep.publishReport(report(good, 'success', 1))
     expect(published.result.status).toBe('accepted')
-    expect(published.recipients).toBeGreaterThanOrEqual(1)
+    expect(published).toMatchObject({ queued: true, recipients: 0 }) // it leaves in the next batch
     for (const x of [b, c]) {
       await waitFor(() => x.rep.trustOf(good.id).reports.asProvider === 1)
       await waitFor(() => x.rep.trustOf(good.id).trust > 0) // the timer recomputed trust
       expect(x.rep.trustOf(good.id).relativeTrust).toBeGreaterThan(0.1)
     }
     expect(a.rep.trustOf(req.id).preTrusted).toBe(true)
+  })
+
+  it('reports published close together travel in fewer gossip messages than reports, all accepted', async () => {
+    const n = 12
+    const before = { a: a.rep.statistics(), b: b.rep.statistics(), c: c.rep.statistics() }
+    const count = (x: RepNode) => x.rep.trustOf(good.id).reports.asProvider
+    const counts = { b: count(b), c: count(c) }
+    expect(count(a)).toBe(counts.b) // every node has seen the same reports so far
+    const reports = Array.from({ length: n }, () => report(good, 'success', 1))
+    const results = await Promise.all(reports.map((r) => a.rep.publishReport(r)))
+    expect(results.every((r) => r.result.status === 'accepted' && r.queued)).toBe(true)
+    await waitFor(() => count(b) === counts.b + n && count(c) === counts.c + n)
+    const after = { a: a.rep.statistics(), b: b.rep.statistics(), c: c.rep.statistics() }
+    const sent = after.a.batches.published - before.a.batches.published
+    expect(after.a.published - before.a.published).toBe(n)
+    expect(sent).toBeGreaterThanOrEqual(1)
+    expect(sent).toBeLessThan(n)
+    for (const k of ['b', 'c'] as const) {
+      const got = after[k].batches.received - before[k].batches.received
+      expect(got).toBeGreaterThanOrEqual(1)
+      expect(got).toBeLessThan(n)
+      expect(after[k].batches.receivedReports - before[k].batches.receivedReports).toBe(n)
+      expect(after[k].accepted - before[k].accepted).toBe(n)
+      expect(after[k].batches.rejected).toBe(before[k].batches.rejected)
+    }
+    // an older node publishes single reports on the old topic: still validated, accepted and relayed
+    // (as an older publishReport did: its own intake first, then one message on REPORT_TOPIC)
+    const single = encodeReport(report(good, 'success', 1))
+    expect(await c.rep.validator(c.node.peerId, single)).toBe('accept')
+    await c.node.pubsub.publish(REPORT_TOPIC, single)
+    await waitFor(() => [a, b, c].every((x) => count(x) === counts.b + n + 1))
+    // the CLI shows the batch counters
+    const stats = await cli(['rep', 'stats', '--repo', b.root])
+    expect(stats.out).toMatch(/batches: published 0, received \d+ \(\d+(\.\d)? reports each\)/)
   })
 
   it('a forged report is rejected, not forwarded, and the sender loses peer score', async () => {
@@ -217,7 +254,7 @@ describe('reputation in the daemon (3 nodes on loopback)', () => {
     await b.rep.registerTask(body.taskId, body.requester, body.provider) // b's market learns the award
     expect(b.rep.intake.heldCount).toBe(0)
     expect(b.rep.trustOf(good.id).reports.asProvider).toBe(before + 1)
-    // c's market was never told: the report does not count there (b did not forward a report it held)
+    // c's market was never told: the report does not count there (b did not relay a batch it could only hold)
     expect(c.rep.trustOf(good.id).reports.asProvider).toBe(before)
   })
 

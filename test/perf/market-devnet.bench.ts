@@ -106,7 +106,7 @@ async function counters(net: ProcessDevnet, i: number): Promise<Map<string, numb
   const out = new Map<string, number>()
   for (const line of (await res.text()).split('\n')) {
     const m =
-      /^(swarmd_wire_messages_total|libp2p_noise_encrypted_packets_total|libp2p_data_transfer_bytes_total)(\{[^}]*\})? (\S+)$/.exec(
+      /^(swarmd_wire_messages_total|libp2p_noise_encrypted_packets_total|libp2p_data_transfer_bytes_total|swarmd_reputation_published_total|swarmd_reputation_batches_published_total)(\{[^}]*\})? (\S+)$/.exec(
         line,
       )
     if (m) out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]))
@@ -495,6 +495,7 @@ function trafficText(x: { rate: number; traffic: Map<string, number> }): string 
       .slice(0, 6)
       .map(([k, v]) => `${k} ${f(v / 1024)} KiB`)
       .join(', ')}).`,
+    `${f(get('swarmd_reputation_published_total'))} reputation reports published in ${f(get('swarmd_reputation_batches_published_total'))} gossip messages (batches, \`reputation.gossip\`).`,
   ].join('\n')
 }
 

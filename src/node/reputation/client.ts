@@ -1,7 +1,7 @@
 /** Control API calls of the reputation service, for the CLI (`swarmd rep ...`, `swarmd stake ...`). */
-import type { IntakeResult, SignedReport } from '../../reputation/index.ts'
+import type { SignedReport } from '../../reputation/index.ts'
 import type { NodeClient } from '../client.ts'
-import type { AgentReputation, AgentTrust, ReputationStats } from './service.ts'
+import type { AgentReputation, AgentTrust, PublishResult, ReputationStats } from './service.ts'
 import type { StakeState } from './stake.ts'
 
 export interface ReleaseResult {
@@ -25,7 +25,8 @@ export class ReputationClient {
   stats(): Promise<ReputationStats> {
     return this.client.request('GET', '/v1/rep/stats')
   }
-  publish(report: SignedReport): Promise<{ result: IntakeResult; recipients: number }> {
+  /** Publish one report; the daemon sends the batch carrying it at once (`recipients` peers). */
+  publish(report: SignedReport): Promise<PublishResult> {
     return this.client.request('POST', '/v1/rep/publish', { report })
   }
   stake(agent: string): Promise<StakeState> {

@@ -10,16 +10,18 @@
  * const node = new SwarmNode({ repo, services: [rep] })
  * await node.start()
  * await rep.registerTask(award.taskId, award.requester, award.provider) // on each award
- * await rep.publishReport(makeReport(body, requesterSk, providerSk))    // after the result
+ * await rep.publishReport(makeReport(body, requesterSk, providerSk))    // after the result (queued, sent in a batch)
  * rep.trustOf(agentId).relativeTrust; await rep.standing(agentId)        // in the auction
  * ```
  */
+export { type BatchTimers, ReportBatcher, type ReportBatcherInit } from './batcher.ts'
 export { ReputationClient, type ReleaseResult } from './client.ts'
 export { registerReputationRoutes } from './routes.ts'
 export {
   type AgentReputation,
   type AgentTrust,
   checkAgentId,
+  type PublishOptions,
   type PublishResult,
   REPUTATION_PREFIX,
   ReputationService,
@@ -37,8 +39,11 @@ export {
 } from './stake.ts'
 export { TaskRegistry, type TaskRecord } from './tasks.ts'
 export {
+  type BatchOutcome,
+  createReportBatchValidator,
   createReportValidator,
   type GossipVerdict,
   REPORT_PENALTY,
+  type ReportBatchValidatorDeps,
   type ReportValidator,
 } from './validator.ts'

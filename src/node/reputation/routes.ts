@@ -4,7 +4,7 @@
  *   GET  /v1/rep/show?agent=ID         → AgentReputation
  *   GET  /v1/rep/top?limit=N           → { agents: AgentTrust[], computedAt }
  *   GET  /v1/rep/stats                 → ReputationStats
- *   POST /v1/rep/publish {report}      → { result, recipients }
+ *   POST /v1/rep/publish {report}      → PublishResult (the batch carrying it is sent at once)
  *   GET  /v1/stake/show?agent=ID       → StakeState
  *   POST /v1/stake/bond {agent,amount} → StakeState
  *   POST /v1/stake/release {agent,amount?} → { state, unbonded, releaseAt?, released }
@@ -33,7 +33,7 @@ export function registerReputationRoutes(control: ControlServer, rep: Reputation
     const report = (req.body as { report?: unknown } | undefined)?.report
     if (typeof report !== 'object' || report === null)
       throw new UserError('body must be {"report": {"body": {...}, "requesterSig": "...", ...}}')
-    return rep.publishReport(report as SignedReport)
+    return rep.publishReport(report as SignedReport, { flush: true })
   })
   control.route('GET', '/v1/stake/show', (req) => rep.stake.state(checkAgentId(req.query.get('agent'))))
   control.route('POST', '/v1/stake/bond', (req) => {

@@ -1,13 +1,15 @@
 /**
  * `ReputationService`: the daemon half of reputation. It joins the report
- * gossip topic (`REPORT_TOPIC`) with a topic validator that runs every
- * incoming report through `ReportIntake` (see `validator.ts`), persists
+ * gossip topics (`REPORT_BATCH_TOPIC`, and `REPORT_TOPIC` for single reports
+ * from older nodes) with topic validators that run every incoming report
+ * through `ReportIntake` (see `validator.ts`), persists
  * accepted reports under `rep/`, feeds them to this node's `TrustEngine`
  * (its personal EigenTrust view, pre-trusted agents from
  * `config.reputation.preTrusted`), recomputes trust on a timer and at start
  * from the persisted reports, and keeps stake on the node's credit ledger
  * (`NodeStake`). The market integration calls `registerTask` on every award
- * and `publishReport` after it.
+ * and `publishReport` after it; published reports leave in batches
+ * (`batcher.ts`, `reputation.gossip`).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Counter, Gauge, Histogram } from 'prom-client'
@@ -17,6 +19,7 @@ import {
   type BidderStanding,
   encodeReport,
   type IntakeResult,
+  REPORT_BATCH_TOPIC,
   REPORT_TOPIC,
   ReportIntake,
   type SignedReport,
@@ -28,7 +31,14 @@ import { registerReputationRoutes } from './routes.ts'
 import { NodeStake, type StakeState } from './stake.ts'
 import { TaskRegistry } from './tasks.ts'
 import { taskEvidenceProblem } from './evidence.ts'
-import { createReportValidator, type GossipVerdict, type ReportValidator } from './validator.ts'
+import { type BatchTimers, ReportBatcher } from './batcher.ts'
+import {
+  type BatchOutcome,
+  createReportBatchValidator,
+  createReportValidator,
+  type GossipVerdict,
+  type ReportValidator,
+} from './validator.ts'
 
 /** Key prefix of the service's records in the node's root store (KV_PREFIXES.reputation). */
 export const REPUTATION_PREFIX = 'rep/'
@@ -54,17 +64,32 @@ export interface AgentReputation extends AgentTrust {
 
 export interface PublishResult {
   result: IntakeResult
-  /** Peers the report was sent to (0 when it was not published: rejected or a duplicate). */
+  /** True when the report went into the outgoing batch (not when rejected or a duplicate). */
+  queued: boolean
+  /**
+   * Peers the batch carrying the report was sent to, with `{ flush: true }`;
+   * otherwise 0 (the batch leaves later, see `reputation.gossip`).
+   */
   recipients: number
 }
 
+export interface PublishOptions {
+  /** Send the outgoing batch (with this report) now and wait for it. @default false */
+  flush?: boolean
+}
+
 export interface ReputationStats {
-  /** Connected peers subscribed to the report topic (who a published report reaches first). */
+  /** Connected peers subscribed to the report batch topic (who a published batch reaches first). */
   topicPeers: number
   accepted: number
   held: number
   rejected: Record<string, number>
+  /** Reports this node sent (in batches). */
   published: number
+  /** Reports waiting in the outgoing batch. */
+  queued: number
+  /** Report batches: sent by this node, and received from peers (with the reports they carried). */
+  batches: { published: number; received: number; receivedReports: number; rejected: number }
   agents: number
   edges: number
   lastComputedAt: number | undefined
@@ -74,6 +99,8 @@ export interface ReputationStats {
 export interface ReputationServiceInit {
   /** Use this ledger (the market's) instead of finding or creating one. */
   ledger?: Ledger
+  /** Timers of the outgoing report batch (tests). @default real timers */
+  batchTimers?: BatchTimers
 }
 
 const TOPIC_VERDICT: Record<GossipVerdict, TopicValidatorResult> = {
@@ -92,10 +119,13 @@ export class ReputationService implements NodeService {
   private stakeRef: NodeStake | undefined
   private tasksRef: TaskRegistry | undefined
   private validatorRef: ReportValidator | undefined
+  private batchValidatorRef: ReportValidator | undefined
   /** True when this service created the node's ledger (no `agents` service offered one). */
   ownsLedger = false
   private readonly counts = new Map<string, { asProvider: number; asRequester: number }>()
   private readonly stats = { accepted: 0, held: 0, published: 0, rejected: {} as Record<string, number> }
+  private readonly batchStats = { published: 0, received: 0, receivedReports: 0, rejected: 0 }
+  private batcherRef: ReportBatcher | undefined
   private lastComputedAt: number | undefined
   private dirty = false
   private timers: ReturnType<typeof setInterval>[] = []
@@ -173,11 +203,11 @@ export class ReputationService implements NodeService {
       },
     })
 
-    const validate = createReportValidator({
-      receive: (report, from) => this.receive(report, from),
+    const validatorDeps = {
+      receive: (report: SignedReport, from: string) => this.receive(report, from),
       peerScore: node.peerScore,
       logger: log,
-      onResult: (_from, r) => {
+      onResult: (_from: string, r: IntakeResult | { status: 'undecodable' }) => {
         if (r.status === 'held') this.stats.held++
         else if (r.status === 'rejected') this.count(r.reason)
         else if (r.status === 'undecodable') this.count('UNDECODABLE')
@@ -186,16 +216,51 @@ export class ReputationService implements NodeService {
         if (r.status === 'undecodable' || (r.status === 'rejected' && r.action === 'penalise'))
           node.metrics.peerPenaltiesTotal.inc({ reason: `rep_${result}` })
       },
+    }
+    const validate = createReportValidator(validatorDeps)
+    const validateBatch = createReportBatchValidator({
+      ...validatorDeps,
+      onBatch: (_from: string, b: BatchOutcome) => {
+        this.batchStats.received++
+        this.batchStats.receivedReports += b.reports
+        if (b.verdict === 'reject') this.batchStats.rejected++
+        metrics?.batchesReceivedTotal.inc({ verdict: b.verdict })
+        if (b.reports > 0) metrics?.batchReports.observe({ direction: 'in' }, b.reports)
+      },
     })
     this.validatorRef = validate
+    this.batchValidatorRef = validateBatch
+    this.batcherRef = new ReportBatcher({
+      maxBatch: cfg.gossip.maxBatch,
+      batchMs: cfg.gossip.batchMs,
+      timers: this.init.batchTimers,
+      publish: async (batch, reports) => {
+        try {
+          const sent = await node.pubsub.publish(REPORT_BATCH_TOPIC, batch)
+          this.stats.published += reports
+          this.batchStats.published++
+          metrics?.publishedTotal.inc(reports)
+          metrics?.batchesPublishedTotal.inc()
+          metrics?.batchReports.observe({ direction: 'out' }, reports)
+          return sent.recipients.length
+        } catch (err) {
+          log.warn('report batch not published', { reports, error: err })
+          throw err
+        }
+      },
+    })
     const pubsub = node.pubsub
-    pubsub.topicValidators.set(
-      REPORT_TOPIC,
-      // after stop() began nothing more reaches the store
-      async (peer, msg) =>
-        this.running ? TOPIC_VERDICT[await validate(peer.toString(), msg.data)] : TopicValidatorResult.Ignore,
+    // after stop() began nothing more reaches the store
+    pubsub.topicValidators.set(REPORT_TOPIC, async (peer, msg) =>
+      this.running ? TOPIC_VERDICT[await validate(peer.toString(), msg.data)] : TopicValidatorResult.Ignore,
+    )
+    pubsub.topicValidators.set(REPORT_BATCH_TOPIC, async (peer, msg) =>
+      this.running
+        ? TOPIC_VERDICT[await validateBatch(peer.toString(), msg.data)]
+        : TopicValidatorResult.Ignore,
     )
     pubsub.subscribe(REPORT_TOPIC)
+    pubsub.subscribe(REPORT_BATCH_TOPIC)
     this.running = true
     this.timers.push(
       setInterval(() => this.recompute(), cfg.trustIntervalMs),
@@ -213,16 +278,23 @@ export class ReputationService implements NodeService {
     this.running = false
     for (const t of this.timers) clearInterval(t)
     this.timers = []
+    // best effort: the reports still queued leave before we unsubscribe (a failure is logged)
+    const batcher = this.batcherRef
+    this.batcherRef = undefined
+    await batcher?.close()
     const node = this.node
     if (node && this.validatorRef) {
-      try {
-        node.pubsub.unsubscribe(REPORT_TOPIC)
-        node.pubsub.topicValidators.delete(REPORT_TOPIC)
-      } catch {
-        // libp2p already stopping
+      for (const topic of [REPORT_BATCH_TOPIC, REPORT_TOPIC]) {
+        try {
+          node.pubsub.unsubscribe(topic)
+          node.pubsub.topicValidators.delete(topic)
+        } catch {
+          // libp2p already stopping
+        }
       }
     }
     this.validatorRef = undefined
+    this.batchValidatorRef = undefined
     await this.chain.catch(() => {}) // drain in-flight intake writes before the database closes
   }
 
@@ -240,20 +312,29 @@ export class ReputationService implements NodeService {
 
   /**
    * Validate a report (ours) through the same intake as gossip, store it and
-   * feed it to trust, then publish it on `REPORT_TOPIC`. Rejected reports and
-   * duplicates are not published; a held one (unknown task) is.
+   * feed it to trust at once, then queue it for the next batch on
+   * `REPORT_BATCH_TOPIC` (sent after `reputation.gossip.batchMs` or when
+   * `maxBatch` reports are queued; at once with `{ flush: true }`). Rejected
+   * reports and duplicates are not published; a held one (unknown task) is.
    */
-  async publishReport(report: SignedReport): Promise<PublishResult> {
+  async publishReport(report: SignedReport, opts: PublishOptions = {}): Promise<PublishResult> {
     const node = this.need(this.node)
+    this.need(this.batcherRef)
     const result = await this.receive(report, node.peerId)
     if (result.status === 'rejected') {
       this.count(result.reason)
-      return { result, recipients: 0 }
+      return { result, queued: false, recipients: 0 }
     }
-    const sent = await node.pubsub.publish(REPORT_TOPIC, encodeReport(report))
-    this.stats.published++
-    this.metrics?.publishedTotal.inc()
-    return { result, recipients: sent.recipients.length }
+    const batcher = this.need(this.batcherRef) // still running after the intake
+    const sent = batcher.add(encodeReport(report))
+    if (!opts.flush) return { result, queued: true, recipients: 0 }
+    void batcher.flush()
+    return { result, queued: true, recipients: await sent }
+  }
+
+  /** Send the outgoing report batch now; resolves to its recipients (0 when nothing was queued). */
+  flushReports(): Promise<number> {
+    return this.batcherRef?.flush() ?? Promise.resolve(0)
   }
 
   // ------------------------------------------------------------ queries
@@ -348,7 +429,7 @@ export class ReputationService implements NodeService {
   statistics(): ReputationStats {
     let topicPeers = 0
     try {
-      topicPeers = this.node?.pubsub.getSubscribers(REPORT_TOPIC).length ?? 0
+      topicPeers = this.node?.pubsub.getSubscribers(REPORT_BATCH_TOPIC).length ?? 0
     } catch {
       // not started
     }
@@ -358,6 +439,8 @@ export class ReputationService implements NodeService {
       held: this.intakeRef?.heldCount ?? 0,
       rejected: { ...this.stats.rejected },
       published: this.stats.published,
+      queued: this.batcherRef?.queued ?? 0,
+      batches: { ...this.batchStats },
       agents: this.trust.agentCount,
       edges: this.trust.edges,
       lastComputedAt: this.lastComputedAt,
@@ -385,6 +468,10 @@ export class ReputationService implements NodeService {
   /** The gossip validator (bytes from a peer → verdict), for tests and tools. */
   get validator(): ReportValidator {
     return this.need(this.validatorRef)
+  }
+  /** The batch topic's validator (batch bytes from a peer → verdict), for tests and tools. */
+  get batchValidator(): ReportValidator {
+    return this.need(this.batchValidatorRef)
   }
 
   // ------------------------------------------------------------ stake (control API)
@@ -463,6 +550,9 @@ export class ReputationService implements NodeService {
 interface ReputationMetrics {
   reportsTotal: Counter<'result'>
   publishedTotal: Counter
+  batchesPublishedTotal: Counter
+  batchesReceivedTotal: Counter<'verdict'>
+  batchReports: Histogram<'direction'>
   computeSeconds: Histogram
   agents: Gauge
 }
@@ -476,6 +566,21 @@ function createReputationMetrics(node: SwarmNode): ReputationMetrics {
       ['result'],
     ),
     publishedTotal: m.counter('swarmd_reputation_published_total', 'Reports this node published'),
+    batchesPublishedTotal: m.counter(
+      'swarmd_reputation_batches_published_total',
+      'Report batches (gossip messages) this node published',
+    ),
+    batchesReceivedTotal: m.counter(
+      'swarmd_reputation_batches_received_total',
+      'Report batches received over gossip, by verdict (accept, ignore, reject)',
+      ['verdict'],
+    ),
+    batchReports: m.histogram(
+      'swarmd_reputation_batch_reports',
+      'Reports per batch, sent (out) and received (in)',
+      ['direction'],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    ),
     computeSeconds: m.histogram('swarmd_reputation_trust_compute_seconds', 'Time of one trust recompute'),
     agents: m.gauge('swarmd_reputation_agents', 'Agents in the trust graph'),
   }

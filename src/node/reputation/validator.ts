@@ -5,11 +5,14 @@
  * known task), then `gossipVerdict`. A rejection whose action is `penalise`
  * (forged signature, replay, flood, garbage, wrong parties) also lowers the
  * sending peer's swarmd score by the points below; gossipsub's own score
- * drops too because the verdict is `reject`.
+ * drops too because the verdict is `reject`. `createReportBatchValidator`
+ * does the same for the batch topic, report by report.
  */
 import { isSwarmdError, type Logger } from '../../common/index.ts'
 import {
+  batchVerdict,
   decodeReport,
+  decodeReportBatch,
   gossipVerdict,
   type IntakeResult,
   type RejectReason,
@@ -44,6 +47,7 @@ export type ReportValidator = (fromPeer: string, data: Uint8Array) => Promise<Go
 
 export function createReportValidator(deps: ReportValidatorDeps): ReportValidator {
   const log = deps.logger
+  const judge = intakeJudge(deps)
   return async (fromPeer, data) => {
     let value: SignedReport
     try {
@@ -54,13 +58,86 @@ export function createReportValidator(deps: ReportValidatorDeps): ReportValidato
       log.debug('undecodable report', { peer: fromPeer, error: isSwarmdError(err) ? err.message : err })
       return 'reject'
     }
+    const result = await judge(fromPeer, value)
+    return result === undefined ? 'ignore' : gossipVerdict(result)
+  }
+}
+
+/** What a batch held and the verdict it got, for counters and tests. */
+export interface BatchOutcome {
+  /** Reports in the batch (0 when it was undecodable). */
+  reports: number
+  /** Reports that went through the intake (fewer than `reports` when a penalising one stopped it). */
+  checked: number
+  verdict: GossipVerdict
+}
+
+export interface ReportBatchValidatorDeps extends ReportValidatorDeps {
+  /** Observer of every batch (after its reports' `onResult` calls). */
+  onBatch?: (from: string, outcome: BatchOutcome) => void
+}
+
+/**
+ * The validator of the batch topic (`REPORT_BATCH_TOPIC`): decode the batch
+ * defensively (`decodeReportBatch`: too large, not JSON, too many reports or
+ * a malformed one → `reject`, penalised like an undecodable report), then run
+ * its reports through the intake one by one, in order, as if each had arrived
+ * alone from the same peer (so the per-peer rate limit counts reports, not
+ * messages). The first penalising rejection stops the batch: that peer is
+ * penalised for it and the batch is rejected (not relayed); reports checked
+ * before it stay stored. Otherwise `batchVerdict`: `accept` when at least one
+ * report was accepted, `ignore` when all were held or harmless drops
+ * (duplicates, stale). A report of an accepted batch rejected for a harmless
+ * reason is simply not stored.
+ */
+export function createReportBatchValidator(deps: ReportBatchValidatorDeps): ReportValidator {
+  const log = deps.logger
+  const judge = intakeJudge(deps)
+  return async (fromPeer, data) => {
+    let reports: SignedReport[]
+    try {
+      reports = decodeReportBatch(data)
+    } catch (err) {
+      deps.peerScore.penalise(fromPeer, REPORT_PENALTY.UNDECODABLE, 'undecodable reputation report batch')
+      deps.onResult?.(fromPeer, { status: 'undecodable' })
+      deps.onBatch?.(fromPeer, { reports: 0, checked: 0, verdict: 'reject' })
+      log.debug('undecodable report batch', {
+        peer: fromPeer,
+        bytes: data.length,
+        error: isSwarmdError(err) ? err.message : err,
+      })
+      return 'reject'
+    }
+    const results: IntakeResult[] = []
+    for (const report of reports) {
+      const r = await judge(fromPeer, report)
+      if (r === undefined) continue // our own failure: that report is dropped unjudged
+      results.push(r)
+      if (r.status === 'rejected' && r.action === 'penalise') break
+    }
+    const verdict = batchVerdict(results)
+    deps.onBatch?.(fromPeer, { reports: reports.length, checked: results.length, verdict })
+    return verdict
+  }
+}
+
+/**
+ * One decoded report through the intake: penalise the peer for a penalising
+ * rejection, tell the observer. `undefined` when the intake itself failed
+ * (storage: our problem, not the peer's).
+ */
+function intakeJudge(
+  deps: ReportValidatorDeps,
+): (fromPeer: string, report: SignedReport) => Promise<IntakeResult | undefined> {
+  const log = deps.logger
+  return async (fromPeer, report) => {
     let result: IntakeResult
     try {
-      result = await deps.receive(value, fromPeer)
+      result = await deps.receive(report, fromPeer)
     } catch (err) {
       // our own failure (storage), not the peer's: drop without judging it
       log.warn('report intake failed', { peer: fromPeer, error: err })
-      return 'ignore'
+      return undefined
     }
     if (result.status === 'rejected') {
       if (result.action === 'penalise')
@@ -72,6 +149,6 @@ export function createReportValidator(deps: ReportValidatorDeps): ReportValidato
       log.debug('report rejected', { peer: fromPeer, reason: result.reason, detail: result.detail })
     }
     deps.onResult?.(fromPeer, result)
-    return gossipVerdict(result)
+    return result
   }
 }
