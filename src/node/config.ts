@@ -337,7 +337,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     newcomers: { admit: true, minTrust: 0.001, bondAgeMs: 0, adaptive: false },
     ratePerSecond: 5,
     burst: 50,
-    gossip: { maxBatch: 32, batchMs: 250 },
+    gossip: { maxBatch: 32, batchMs: 1000 },
     holdMs: 30_000,
     stake: {
       minimum: 100,

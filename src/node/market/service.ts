@@ -696,9 +696,11 @@ export class MarketService implements NodeService {
   }
 
   /**
-   * Publish the requester's report on an award. A local winner co-signs at
-   * once; a remote winner gets the report with its receipt and publishes the
-   * co-signed version (the reputation service upgrades the one-sided one).
+   * Record the requester's report on an award, and gossip it unless it is a
+   * one-sided success report. A local winner co-signs at once (gossiped); a
+   * remote winner gets the report with its receipt and gossips the co-signed
+   * version (this node's reputation service upgrades its one-sided copy when
+   * that arrives).
    */
   private async report(award: Award, outcome: Outcome): Promise<SignedReport | undefined> {
     if (!this.rep) return undefined
@@ -724,8 +726,11 @@ export class MarketService implements NodeService {
       const bid = (await this.house.bids(award.cfpId)).find((b) => b.bidder === award.winner)
       if (bid) report.taskEvidence = { award: awardEvidence(award, keys.signing.secretKey), bid }
     }
+    // A one-sided success report is only held by third parties until the winner's co-signed copy
+    // (which the winner gossips) arrives: keep it to this node's own view instead of gossiping it.
+    const gossip = outcome !== 'success' || local
     await this.rep
-      .publishReport(report)
+      .publishReport(report, { gossip })
       .catch((err: unknown) => this.log?.debug('report not published', { error: err }))
     return report
   }

@@ -76,6 +76,13 @@ export interface PublishResult {
 export interface PublishOptions {
   /** Send the outgoing batch (with this report) now and wait for it. @default false */
   flush?: boolean
+  /**
+   * Gossip the report. `false`: this node's own intake only (stored, fed to
+   * its trust view). The market uses it for the requester's one-sided success
+   * report on a remote winner: other nodes could only hold that report until
+   * the winner's co-signed copy arrives, which the winner gossips. @default true
+   */
+  gossip?: boolean
 }
 
 export interface ReputationStats {
@@ -325,6 +332,7 @@ export class ReputationService implements NodeService {
       this.count(result.reason)
       return { result, queued: false, recipients: 0 }
     }
+    if (opts.gossip === false) return { result, queued: false, recipients: 0 }
     const batcher = this.need(this.batcherRef) // still running after the intake
     const sent = batcher.add(encodeReport(report))
     if (!opts.flush) return { result, queued: true, recipients: 0 }

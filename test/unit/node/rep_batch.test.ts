@@ -241,7 +241,7 @@ describe('the report batch validator', () => {
 describe('reputation.gossip config', () => {
   it('defaults to batches of 32 within 250 ms, and a burst that fits a full batch', () => {
     const cfg = parseConfig({})
-    expect(cfg.reputation.gossip).toEqual({ maxBatch: 32, batchMs: 250 })
+    expect(cfg.reputation.gossip).toEqual({ maxBatch: 32, batchMs: 1000 })
     expect(cfg.reputation.burst).toBeGreaterThanOrEqual(cfg.reputation.gossip.maxBatch)
   })
 
