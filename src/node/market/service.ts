@@ -224,6 +224,9 @@ export class MarketService implements NodeService {
   private readonly routeRewards = new Map<string, { capability: string; via: string; firstBidMs: number }>()
   private timer: NodeJS.Timeout | undefined
   private ticking: Promise<void> | undefined
+  private tickAgain = false
+  /** One-shot timers of `wakeAt`. */
+  private readonly wakes = new Set<NodeJS.Timeout>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly listeners = new Set<(ev: AuctionEvent) => void>()
   private offDeliver: (() => void) | undefined
@@ -368,6 +371,8 @@ export class MarketService implements NodeService {
     if (!this.running) return
     this.running = false
     clearInterval(this.timer)
+    for (const t of this.wakes) clearTimeout(t)
+    this.wakes.clear()
     this.offDeliver?.()
     this.negotiations?.stop()
     await this.node?.wire.unhandle(MARKET_PROTOCOL).catch(() => {})
@@ -383,6 +388,22 @@ export class MarketService implements NodeService {
       .catch((err: unknown) => this.log?.warn('market task failed', { error: err }))
       .finally(() => this.inflight.delete(q))
     this.inflight.add(q)
+  }
+
+  /**
+   * Tick when the bid window of `cfp` closes, not at the next `tickMs`
+   * interval after it: the award then follows the window by the clearing
+   * time alone. A wake that finds a tick running makes it run once more.
+   */
+  private wakeAt(at: number): void {
+    const delay = Math.max(0, at - this.need(this.node).clock.now()) + 1
+    const t = setTimeout(() => {
+      this.wakes.delete(t)
+      if (this.ticking) this.tickAgain = true
+      else this.tick()
+    }, delay)
+    t.unref()
+    this.wakes.add(t)
   }
 
   private tick(): void {
@@ -402,6 +423,10 @@ export class MarketService implements NodeService {
       .catch((err: unknown) => this.log?.warn('auction tick failed', { error: err }))
       .finally(() => {
         this.ticking = undefined
+        if (this.tickAgain) {
+          this.tickAgain = false
+          this.tick()
+        }
       })
   }
 
@@ -483,6 +508,7 @@ export class MarketService implements NodeService {
     if (bytes.length > this.maxBytes)
       throw new UserError(`the CFP is ${bytes.length} bytes, more than market.maxMessageBytes`)
     await this.house.open(cfp)
+    this.wakeAt(cfpCloseAt(cfp))
     this.stats.issued++
     if (req.route === false) {
       // A local auction: offered to this node's bid handlers only.
