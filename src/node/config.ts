@@ -176,7 +176,7 @@ export interface NodeConfig {
       adaptive: boolean
     }
     /**
-     * Report gossip rate limit per sending peer, counted in reports (a batch of n takes n tokens):
+     * Report gossip rate limit per publishing node (the gossip author), counted in reports (a batch of n takes n tokens):
      * token refill per second and bucket size (at least `gossip.maxBatch`).
      */
     ratePerSecond: number

@@ -138,9 +138,17 @@ export class ReportIntake {
     this.listeners.push(listener)
   }
 
-  /** Validate a report received from gossip peer `fromPeer` (use the local id for own reports). */
-  async receive(value: unknown, fromPeer: string): Promise<IntakeResult> {
-    if (!this.take(fromPeer)) return reject('RATE_LIMITED')
+  /**
+   * Validate a report received from gossip peer `fromPeer` (use the local id
+   * for own reports, with `rateLimited: false`: a node does not throttle its
+   * own reports).
+   */
+  async receive(
+    value: unknown,
+    fromPeer: string,
+    opts: { rateLimited?: boolean } = {},
+  ): Promise<IntakeResult> {
+    if (opts.rateLimited !== false && !this.take(fromPeer)) return reject('RATE_LIMITED')
     const problem = reportShapeProblem(value)
     if (problem) return reject('MALFORMED', problem)
     const report = value as SignedReport

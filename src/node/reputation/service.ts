@@ -11,7 +11,8 @@
  * and `publishReport` after it; published reports leave in batches
  * (`batcher.ts`, `reputation.gossip`).
  */
-import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import { type Logger, SwarmdError, UserError } from '../../common/index.ts'
 import { Ledger } from '../../market/index.ts'
@@ -258,12 +259,16 @@ export class ReputationService implements NodeService {
     })
     const pubsub = node.pubsub
     // after stop() began nothing more reaches the store
+    // Reports are rate-limited and answered for per publishing node (the gossip message's signed
+    // author), not per relay: a peer relaying the reports of many nodes is not flooding.
+    const author = (peer: PeerId, msg: Message): string =>
+      msg.type === 'signed' ? msg.from.toString() : peer.toString()
     pubsub.topicValidators.set(REPORT_TOPIC, async (peer, msg) =>
-      this.running ? TOPIC_VERDICT[await validate(peer.toString(), msg.data)] : TopicValidatorResult.Ignore,
+      this.running ? TOPIC_VERDICT[await validate(author(peer, msg), msg.data)] : TopicValidatorResult.Ignore,
     )
     pubsub.topicValidators.set(REPORT_BATCH_TOPIC, async (peer, msg) =>
       this.running
-        ? TOPIC_VERDICT[await validateBatch(peer.toString(), msg.data)]
+        ? TOPIC_VERDICT[await validateBatch(author(peer, msg), msg.data)]
         : TopicValidatorResult.Ignore,
     )
     pubsub.subscribe(REPORT_TOPIC)
@@ -327,7 +332,7 @@ export class ReputationService implements NodeService {
   async publishReport(report: SignedReport, opts: PublishOptions = {}): Promise<PublishResult> {
     const node = this.need(this.node)
     this.need(this.batcherRef)
-    const result = await this.receive(report, node.peerId)
+    const result = await this.receive(report, node.peerId, true)
     if (result.status === 'rejected') {
       this.count(result.reason)
       return { result, queued: false, recipients: 0 }
@@ -496,7 +501,8 @@ export class ReputationService implements NodeService {
   // ------------------------------------------------------------ internals
 
   /** One intake call at a time (see `chain`). */
-  private receive(report: SignedReport, from: string): Promise<IntakeResult> {
+  /** The intake, serialised. `own`: a report this node publishes (not rate-limited). */
+  private receive(report: SignedReport, from: string, own = false): Promise<IntakeResult> {
     const run = async () => {
       // A one-sided report about a task we did not see: its evidence can make the task known.
       if (report.taskEvidence && report.providerSig === undefined) {
@@ -510,7 +516,7 @@ export class ReputationService implements NodeService {
       }
       this.coSignedContext = report.providerSig !== undefined
       try {
-        return await this.intake.receive(report, from)
+        return await this.intake.receive(report, from, { rateLimited: !own })
       } finally {
         this.coSignedContext = false
       }

@@ -32,6 +32,7 @@ import {
   ROUTE_PROTOCOL,
   ROUTE_TYPES,
 } from './messages.ts'
+import { FloodMesh } from './flood-mesh.ts'
 import { routeMetrics } from './metrics.ts'
 import { type ProbeResult, summariseProbe } from './probe.ts'
 import { type CfpTrace, TraceStore } from './trace.ts'
@@ -49,6 +50,8 @@ const FIND_TIMEOUT_MS = 5000
 /** A neighbour disconnected this long leaves the routing table. */
 const NEIGHBOUR_GRACE_MS = 30_000
 const SEND_TIMEOUT_MS = 5000
+/** How long a flood waits for gossipsub to learn the subscriptions of providers it just dialled. */
+const SUBSCRIPTIONS_WAIT_MS = 1000
 const QUERY_TIMEOUT_MS = 2000
 
 export const floodTopic = floodTopicOf
@@ -89,6 +92,7 @@ export class RoutingService implements NodeService {
   private persistTimer: NodeJS.Timeout | undefined
   private topicTimer: NodeJS.Timeout | undefined
   private readonly topics = new Set<string>()
+  private mesh: FloodMesh | undefined
   private undo: (() => Promise<void> | void)[] = []
 
   constructor(init: RoutingServiceInit = {}) {
@@ -231,6 +235,19 @@ export class RoutingService implements NodeService {
     }
     node.pubsub.addEventListener('message', onMessage as unknown as EventListener)
     this.undo.push(() => node.pubsub.removeEventListener('message', onMessage as unknown as EventListener))
+    this.mesh = new FloodMesh({
+      self: node.peerId,
+      subscribers: (topic) => node.pubsub.getSubscribers(topic).length,
+      find: (cap) => node.discovery.find(cap, { timeoutMs: FIND_TIMEOUT_MS, limit: 16 }),
+      connected: (peer) => node.libp2p.getConnections(peerIdFromString(peer)).length > 0,
+      dial: async (peer, addrs) => {
+        const id = await this.remember(node, peer, addrs)
+        await node.libp2p.dial(id, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
+      },
+      now: () => node.clock.now(),
+      random: this.init.random ?? cryptoRandom,
+      log,
+    })
     this.syncTopics()
     this.topicTimer = setInterval(() => this.syncTopics(), 1000)
     this.topicTimer.unref()
@@ -242,6 +259,7 @@ export class RoutingService implements NodeService {
     this.undo.push(async () => {
       clearInterval(this.persistTimer)
       clearInterval(this.topicTimer)
+      this.mesh = undefined
       await engine.stop()
       for (const t of this.topics) {
         try {
@@ -279,12 +297,15 @@ export class RoutingService implements NodeService {
   private syncTopics(): void {
     const node = this.node
     if (!node || !this.engineRef) return
-    const want = new Set(node.discovery.list().map(floodTopic))
+    const caps = node.discovery.list()
+    const want = new Set(caps.map(floodTopic))
     for (const t of want) {
       if (this.topics.has(t)) continue
       node.pubsub.subscribe(t)
       this.topics.add(t)
     }
+    // Join the other providers' mesh: a flood reaches only subscribers connected to subscribers.
+    for (const cap of caps) void this.mesh?.ensure(cap, floodTopic(cap))
     for (const t of [...this.topics]) {
       if (want.has(t)) continue
       node.pubsub.unsubscribe(t)
@@ -292,19 +313,22 @@ export class RoutingService implements NodeService {
     }
   }
 
+  /** A peer id, with `addrs` added to the peer store so that it can be dialled. */
+  private async remember(node: SwarmNode, peer: string, addrs: string[]): Promise<PeerId> {
+    const id = peerIdFromString(peer)
+    const mas = addrs.flatMap((a) => {
+      try {
+        return [multiaddr(a)]
+      } catch {
+        return []
+      }
+    })
+    if (mas.length > 0) await node.libp2p.peerStore.merge(id, { multiaddrs: mas }).catch(() => {})
+    return id
+  }
+
   private transport(node: SwarmNode): RouteTransport {
-    const remember = async (peer: string, addrs: string[]): Promise<PeerId> => {
-      const id = peerIdFromString(peer)
-      const mas = addrs.flatMap((a) => {
-        try {
-          return [multiaddr(a)]
-        } catch {
-          return []
-        }
-      })
-      if (mas.length > 0) await node.libp2p.peerStore.merge(id, { multiaddrs: mas }).catch(() => {})
-      return id
-    }
+    const remember = (peer: string, addrs: string[]) => this.remember(node, peer, addrs)
     return {
       forward: async (peer, cfp) => {
         const reply = await node.wire.request(
@@ -349,7 +373,18 @@ export class RoutingService implements NodeService {
         await node.libp2p.dial(id, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
       },
       publish: async (cap, cfp) => {
-        const res = await node.pubsub.publish(floodTopic(cap), cfp)
+        const topic = floodTopic(cap)
+        const mesh = this.mesh
+        if (mesh && node.pubsub.getSubscribers(topic).length === 0) {
+          // Nobody to publish to yet: dial some providers, and give gossipsub a moment to learn
+          // their subscriptions (it exchanges them when its stream to a new peer opens).
+          if ((await mesh.ensure(cap, topic)) > 0) {
+            const until = Date.now() + SUBSCRIPTIONS_WAIT_MS
+            while (node.pubsub.getSubscribers(topic).length === 0 && Date.now() < until)
+              await new Promise((r) => setTimeout(r, 20))
+          }
+        } else if (mesh?.wants(topic)) void mesh.ensure(cap, topic)
+        const res = await node.pubsub.publish(topic, cfp)
         return res.recipients.length
       },
       publicKey: (peerId) => {
