@@ -335,7 +335,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     trustIntervalMs: 10_000,
     unknownTasks: 'accept-co-signed',
     newcomers: { admit: true, minTrust: 0.001, bondAgeMs: 0, adaptive: false },
-    ratePerSecond: 5,
+    ratePerSecond: 50,
     burst: 50,
     gossip: { maxBatch: 32, batchMs: 1000 },
     holdMs: 30_000,
