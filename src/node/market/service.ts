@@ -119,6 +119,8 @@ const SEND_ATTEMPTS = 3
 const MAX_OFFERED = 10_000
 /** How often expired AVM escrows and due slash claims are looked for (a scan of their small indexes). */
 const SWEEP_MS = 1_000
+/** `waitSettled`'s fallback poll; auction events wake it at once. */
+const SETTLE_POLL_MS = 1000
 /** Escrow ids of the AVM's ESCROW_CREATE (auction escrows are `cfpId/…`). */
 const AVM_ESCROW_RE = /^esc-[0-9a-f]{24}$/
 
@@ -544,10 +546,28 @@ export class MarketService implements NodeService {
   /** Wait until an auction is done or cancelled (or `timeoutMs` passed); returns its record. */
   async waitSettled(cfpId: string, timeoutMs: number): Promise<AuctionRecord | undefined> {
     const end = Date.now() + timeoutMs
-    for (;;) {
-      const r = await this.house.get(cfpId)
-      if (!r || r.phase === 'done' || r.phase === 'cancelled' || Date.now() >= end || !this.running) return r
-      await new Promise((res) => setTimeout(res, 50))
+    // Re-read the record when one of its auction events fires (every phase change emits one), with
+    // a slow poll as a safety net: callers waiting on many CFPs at once do not poll LevelDB each.
+    let wake: (() => void) | undefined
+    const off = this.onAuctionEvent((ev) => {
+      if (ev.cfpId === cfpId) wake?.()
+    })
+    try {
+      for (;;) {
+        const r = await this.house.get(cfpId)
+        if (!r || r.phase === 'done' || r.phase === 'cancelled' || Date.now() >= end || !this.running)
+          return r
+        await new Promise<void>((res) => {
+          const t = setTimeout(res, Math.min(SETTLE_POLL_MS, Math.max(0, end - Date.now())))
+          wake = () => {
+            clearTimeout(t)
+            res()
+          }
+        })
+        wake = undefined
+      }
+    } finally {
+      off()
     }
   }
 

@@ -313,9 +313,14 @@ export class RoutingService implements NodeService {
     }
   }
 
-  /** A peer id, with `addrs` added to the peer store so that it can be dialled. */
+  /**
+   * A peer id, with `addrs` added to the peer store so that it can be dialled
+   * (not when already connected: a peer-store merge is a LevelDB read, and
+   * every acknowledgement of every CFP came through here).
+   */
   private async remember(node: SwarmNode, peer: string, addrs: string[]): Promise<PeerId> {
     const id = peerIdFromString(peer)
+    if (node.libp2p.getConnections(id).length > 0) return id
     const mas = addrs.flatMap((a) => {
       try {
         return [multiaddr(a)]
