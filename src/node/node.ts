@@ -9,7 +9,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
-import { LevelDatastore } from 'datastore-level'
 import type { Clock, Logger } from '../common/index.ts'
 import { SwarmdError, silentLogger, systemClock, UserError } from '../common/index.ts'
 import { CARD_NAMESPACE, cardSelector, cardValidator } from './agent-card.ts'
@@ -22,6 +21,7 @@ import { createNodeMetrics, type NodeMetrics } from './metrics.ts'
 import { createPeerScore, type PeerScore } from './peer-score.ts'
 import { acquireLock, alreadyInUse, type Repo, removeDaemonInfo, writeDaemonInfo } from './repo.ts'
 import { SWARMD_VERSION } from './version.ts'
+import { PeerCachedDatastore } from './datastore.ts'
 import { Wire } from './wire/wire.ts'
 
 /** The node's own wire protocol: `node.info` request → `node.info` reply (JSON). */
@@ -84,7 +84,7 @@ export class SwarmNode {
   readonly control: ControlServer
   private readonly init: SwarmNodeInit
   private db: Db | undefined
-  private datastore: LevelDatastore | undefined
+  private datastore: PeerCachedDatastore | undefined
   private host: Host | undefined
   private wireService: Wire | undefined
   private discoveryService: Discovery | undefined
@@ -192,7 +192,7 @@ export class SwarmNode {
       this.db = undefined
     })
 
-    const datastore = new LevelDatastore(paths.datastore)
+    const datastore = new PeerCachedDatastore(paths.datastore)
     try {
       await datastore.open()
     } catch (err) {
