@@ -61,7 +61,6 @@ const LATENCY_RUNS = env('BENCH_LATENCY_RUNS', 60)
 const RATES = (process.env.BENCH_RATES ?? '1,2,5,10,20,50,100,200').split(',').map(Number)
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 10)
 const LOAD_WINDOW_MS = env('BENCH_LOAD_WINDOW_MS', 1000)
-const TICK_MS = 20
 const PROF_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined
 const EXAMPLES = fileURLToPath(new URL('../../examples/agents/', import.meta.url))
 
@@ -137,8 +136,6 @@ async function main(): Promise<string> {
       const k = g ? g.providers.indexOf(i) + 1 : 0
       return {
         'log.level': 'warn',
-        // Requesters clear at the first tick after the bid window; the rest keep the default.
-        ...(REQUESTERS.includes(i) ? { 'market.tickMs': TICK_MS } : {}),
         ...(g
           ? { 'market.providers': [{ capability: g.cap, cost: 10 * k, units: 1, markup: 0, task: 'echo' }] }
           : {}),
@@ -402,15 +399,16 @@ async function main(): Promise<string> {
     '## Market on a devnet of 20 daemon processes (`npm run bench -- market-devnet`)',
     '',
     `${N_NODES} \`swarmd start\` processes on loopback (${cpus().length} shared cores; devnet up in ${f(upMs / 1000)} s), 3 bootstrap`,
-    `nodes, default services, \`log.level\` warn, \`market.tickMs\` ${TICK_MS} on the requesters. Requesters: the node-owned agents of`,
+    'nodes, default services and config (`log.level` warn). Requesters: the node-owned agents of',
     `${REQUESTERS.length} nodes. Providers: JS providers (\`market.providers\`) on 6 nodes, two capabilities with three`,
     'providers each (costs 10/20/30), and the AVM program `market-flat.avm` on 3 more nodes. Each requester is',
-    'connected to the providers it buys from; CFPs are flooded on the capability topic; VCG; every paid CFP',
-    'also gossips a reputation report to all 20 nodes. Driven through the control API (`POST /v1/market/cfp`',
+    'connected to the providers it buys from up front (the flood mesh keeper would connect them too, after a DHT',
+    "lookup); CFPs are flooded on the capability topic; VCG; every paid CFP also gossips the winner's co-signed",
+    'reputation report to all 20 nodes. Driven through the control API (`POST /v1/market/cfp`',
     `with \`wait\`) from one bench process. Machine CPU busy before measuring: ${f(100 * calm)} %.`,
     '',
     `Latency: ${LATENCY_RUNS} CFPs one at a time per row, round robin over the requesters; from the API request to the`,
-    "award's signature (cleared at the first tick after the bid window, escrow locked). Only CFPs that got a bid",
+    "award's signature (cleared by a timer as the bid window closes, escrow locked). Only CFPs that got a bid",
     'in time have an award: the misses are counted, not timed.',
     '',
     '| measure | p50 | p95 | notes |',
@@ -420,7 +418,7 @@ async function main(): Promise<string> {
     ...row('JS providers', js, ''),
     ...row('JS providers', wide, ''),
     ...row('AVM providers', avm, '; the CFP waits in the agent inbox for the program'),
-    `| CFP to settled (paid), JS providers (ms) | ${f(median(js.settle))} | ${f(pct(js.settle, 0.95))} | award, task, result, receipt; \`wait\` polls every 50 ms |`,
+    `| CFP to settled (paid), JS providers (ms) | ${f(median(js.settle))} | ${f(pct(js.settle, 0.95))} | award, task, result, receipt; \`wait\` wakes on the auction's events |`,
     '',
     `Load: an open-loop sweep: CFPs issued at a fixed rate for ${STEP_SECONDS} s per step, round robin over the requesters`,
     `(JS providers, bid window ${LOAD_WINDOW_MS} ms), each waited on until settled; the sweep stops when fewer than half`,
@@ -449,20 +447,29 @@ async function main(): Promise<string> {
       ? `missed ${f(200 / Math.max(0.01, best.settledPerS))}× (${f(best.settledPerS)}/s). The machine is CPU-bound: at ${f(cpuOf(best))} ms of daemon CPU per settled CFP (idle share included), ${cpus().length} cores carry at most ~${f((cpus().length * 1000) / Math.max(1, cpuOf(best)))} CFPs/s; 200/s would need ~${f((200 * cpuOf(best)) / 1000)} cores, or ~${f(cpuOf(best) / (cpus().length * 5))}× less CPU per CFP on these ${cpus().length}.`
       : 'missed: no offered rate settled 95 % of its CFPs.',
     '',
-    'Where the CPU goes (a profiled run, `BENCH_CPU_PROF=DIR npm run bench -- market-devnet`, 2026-11-22, during',
-    'the sweep; shares of a busy requester / JS provider / bystander node): libp2p plumbing first: socket and Noise',
-    "and yamux framing (~15-17 %), gossipsub (13-18 %: the flooded CFPs and, for every paid CFP, the requester's",
-    "report and the provider's co-signed one, each relayed to all 20 nodes; meshsub is ~60 % of the bytes above),",
-    'the peer store (8-10 %: libp2p writes the peer record to LevelDB on every stream it opens or accepts, and every',
-    'swarmd wire message is a new stream), GC and natives (~13-18 %); then swarmd: LevelDB iterators of the market',
-    "tick (`house.tick`'s active index and `sweepSlashes`, every tick on every node: 4-8 %), X25519 in pure JS for",
-    'the sealed market messages (`dh`, 7 % on market nodes; `node:crypto` does one in 0.04 ms instead of 1 ms),',
-    'Ed25519 verification (3 %). Since that profile X25519 goes through `node:crypto`, slash claims are swept once',
-    'a second, and a failed ping no longer aborts a connection (it banned healthy peers): the sweep above is after',
-    'those changes (before them: 3.9 settled CFPs/s at 489 ms of CPU each). Bids miss short windows because the CFP and its bid take several turns of two',
-    "processes (the flood, the bid's stream negotiation, the sealed bid and its acknowledgement, LevelDB writes on",
-    'both sides), each waiting for one of 2 cores among 20 busy daemons: with 5 daemons on the same machine, 0 of 40',
-    'CFPs missed a 100 ms window (p95 148 ms).',
+    'How it got here (same bench, same machine, 2026-11-22): 3.9 settled CFPs/s at 489 ms of daemon CPU each at',
+    'first; 5.2/s at 378 ms after X25519 through `node:crypto`, slash claims swept once a second and no connection',
+    'abort on a failed ping; then, in this order: every wire message on one long-lived mux stream per peer instead',
+    'of a stream each (no yamux open/close, multistream-select or peer-store write per message) with envelopes',
+    "authenticated by the connection's Noise channel instead of an Ed25519 signature each (a request/response",
+    '2.4 → 0.43 ms of CPU, `npm run bench -- wire`); the auction tick reading an in-memory due index instead of',
+    "parsing every active auction each tick, and a timer clearing each CFP as its window closes; the requester's",
+    "one-sided success report kept local (only the winner's co-signed copy is gossiped) and reports gossiped in",
+    'batches; `wait` woken by auction events instead of polling LevelDB; peer-store records cached and written',
+    'behind: 17.4/s at 111 ms per settled CFP.',
+    '',
+    'Where the CPU goes now (a profiled run, `BENCH_CPU_PROF=DIR npm run bench -- market-devnet` at 15 offered',
+    'CFPs/s, 2026-11-22; shares of a busy requester / JS provider / bystander node): libp2p first: gossipsub',
+    '(11 / 23 / 16 %: the flooded CFPs and the co-signed reports, each report relayed to all 20 nodes) and the',
+    "socket, Noise and yamux (13-15 %); LevelDB reads on the node's own thread (9 / 5 / 12 %, mostly the report",
+    'intake: three lookups per report on every node, and auction records on the requester); Ed25519 verification',
+    '(7 %: report, bid and CFP signatures, and gossipsub message signatures); X25519 for the sealed market',
+    "messages (4 % on market nodes, plus node:crypto key-object creation, up to 9 % on a provider); libp2p's",
+    'peer store still costs a bystander 9 % in its own encoding and comparisons (not LevelDB any more); GC and',
+    'natives 9-13 %. 200 CFPs/s on 2 cores would need about 5 ms of CPU per CFP devnet-wide: about what 20',
+    'nodes spend just receiving and relaying one gossiped report. Bids miss a 100 ms window under load because',
+    'the CFP and its bid take several turns of two processes, each waiting for one of 2 cores among 20 busy',
+    'daemons.',
     '',
     `Ledger audits after the load: every node ${audits.every((a) => a.ok) ? 'balanced' : 'PROBLEMS'}; across the devnet ${across.ok ? 'balanced' : `PROBLEMS: ${across.problems.slice(0, 3).join('; ')}`}`,
     `(${across.nodes} reports, in flight ${across.inFlight}, open escrows ${across.openEscrows}).`,
