@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p } from '@libp2p/interface'
@@ -10,9 +11,11 @@ import { generateSigningKey } from '../../src/common/index.ts'
 import { NODE_PROTOCOL, type SwarmNode } from '../../src/node/node.ts'
 import { encodeEnvelope, sealEnvelope } from '../../src/node/wire/envelope.ts'
 import { decodeFrame, encodeFrame, FRAME, MUX_PROTOCOL } from '../../src/node/wire/mux.ts'
+import { MAX_MUX_INFLIGHT } from '../../src/node/wire/wire.ts'
 import { Cleanup, startNode, tempDir, waitFor } from './node_helpers.ts'
 
 const dec = new TextDecoder()
+const SLOW = '/swarmd/test-slow/1.0.0'
 
 /**
  * The wire's mux session (`/swarmd/mux/1.0.0`): every request between two
@@ -39,6 +42,14 @@ describe('the wire mux session', () => {
       streamMuxers: [yamux()],
     })
     cleanup.push(() => attacker.stop())
+    await daemon.wire.handle(
+      SLOW,
+      async (env) => {
+        await new Promise((r) => setTimeout(r, 1500))
+        return { type: 'slow.reply', payload: env.payload }
+      },
+      { types: ['slow.request'] },
+    )
   })
   afterAll(() => cleanup.run())
 
@@ -61,6 +72,39 @@ describe('the wire mux session', () => {
     )
     expect(direct.type).toBe('node.info')
   })
+
+  it('answers busy beyond MAX_MUX_INFLIGHT requests in flight from one peer, across its streams', async () => {
+    const me = attacker.peerId.publicKey!.raw
+    const open = async () =>
+      lpStream(
+        await attacker.dialProtocol(multiaddr(target), MUX_PROTOCOL, { signal: AbortSignal.timeout(5000) }),
+      )
+    const streams = [await open(), await open()]
+    const total = MAX_MUX_INFLIGHT + 10
+    for (let i = 0; i < total; i++) {
+      const env = encodeEnvelope(
+        sealEnvelope(
+          { type: 'slow.request', payload: new Uint8Array([i & 255]) },
+          { publicKey: me, secretKey: new Uint8Array(32) },
+          Date.now(),
+          new Uint8Array(randomBytes(16)),
+          false,
+        ),
+      )
+      await streams[i % 2]!.write(encodeFrame({ kind: FRAME.REQUEST, id: i + 1, protocol: SLOW, body: env }))
+    }
+    const kinds: number[] = []
+    await Promise.all(
+      [0, 1].map(async (k) => {
+        for (let i = 0; i < total / 2; i++)
+          kinds.push(
+            decodeFrame((await streams[k]!.read({ signal: AbortSignal.timeout(20_000) })).subarray()).kind,
+          )
+      }),
+    )
+    expect(kinds.filter((k) => k === FRAME.REPLY)).toHaveLength(MAX_MUX_INFLIGHT)
+    expect(kinds.filter((k) => k === FRAME.ERROR)).toHaveLength(10)
+  }, 60_000)
 
   it('answers bad frames alone, resets a garbled stream, penalises, and keeps serving others', async () => {
     const me = attacker.peerId.toString()

@@ -88,7 +88,7 @@ interface Registration {
   maxBytes: number
 }
 
-/** Requests one peer may have in flight on one mux stream; more are answered `busy`. */
+/** Requests one peer may have in flight on its mux streams together; more are answered `busy`. */
 export const MAX_MUX_INFLIGHT = 256
 
 export interface WireInit {
@@ -165,6 +165,8 @@ export class Wire {
   /** Peers that do not speak the mux protocol: a stream per message for them. */
   private readonly noMux = new Set<string>()
   private readonly inboundMux = new Set<Stream>()
+  /** Handlers running for each peer's mux requests, across all its mux streams. */
+  private readonly muxActive = new Map<string, number>()
 
   constructor(components: WireComponents, init: WireInit = {}) {
     this.c = components
@@ -246,7 +248,7 @@ export class Wire {
 
   /**
    * Serve one inbound mux stream: read frames until it ends, run each
-   * request's handler concurrently (at most MAX_MUX_INFLIGHT at once) and
+   * request's handler concurrently (at most MAX_MUX_INFLIGHT per peer) and
    * write the answers back tagged with the request's id. A frame that cannot
    * be parsed resets the stream and penalises the peer; a bad envelope inside
    * a well-formed frame is refused (and penalised) alone.
@@ -257,7 +259,6 @@ export class Wire {
     for (const r of this.registry.values()) maxBytes = Math.max(maxBytes, r.maxBytes)
     const lp = lpStream(stream, { maxDataLength: maxBytes + MAX_FRAME_OVERHEAD })
     const write = (bytes: Uint8Array) => lp.write(bytes).catch(() => {}) // the stream went away: nobody to answer
-    let active = 0
     this.inboundMux.add(stream)
     try {
       for (;;) {
@@ -299,13 +300,16 @@ export class Wire {
           if (answers) void write(errorFrame(frame.id, 'rejected:oversized'))
           continue
         }
+        const active = this.muxActive.get(peerId) ?? 0
         if (active >= MAX_MUX_INFLIGHT) {
           if (answers) void write(errorFrame(frame.id, 'busy'))
           continue
         }
-        active++
+        this.muxActive.set(peerId, active + 1)
         const p = this.dispatch(frame, protocol, reg, connection, write).finally(() => {
-          active--
+          const left = (this.muxActive.get(peerId) ?? 1) - 1
+          if (left > 0) this.muxActive.set(peerId, left)
+          else this.muxActive.delete(peerId)
           this.inflight.delete(p)
         })
         this.inflight.add(p)
