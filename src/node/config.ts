@@ -40,6 +40,11 @@ export interface MarketProviderConfig {
     strategy: ProviderNegotiationStrategyName
     /** Lowest price per unit it agrees to (whole credits). @default its asking price, ceil(cost × (1 + markup)) per unit */
     minPrice?: number
+    /**
+     * How much it values a later result deadline against price (price weighs 1): it prefers the
+     * CFP's whole result timeout and concedes towards half of it. @default 0 (deadline not negotiated)
+     */
+    deadlineWeight?: number
   }
 }
 
@@ -233,6 +238,12 @@ export interface NodeConfig {
       maxRounds: number
       /** Time after clearing to agree terms; then the mechanism's terms are awarded to the others. */
       windowMs: number
+      /**
+       * How much the requester values a sooner result deadline against price (price weighs 1, 0..10):
+       * it prefers half the CFP's result timeout and concedes towards all of it, and may then pay more
+       * than the mechanism's payment for a faster result. @default 0 (price only)
+       */
+      deadlineWeight: number
     }
   }
   /** Agents hosted by this node (docs/agents.md). */
@@ -354,7 +365,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     recovery: 'resume',
     maxMessageBytes: 256 * 1024,
     reputation: true,
-    negotiation: { strategy: 'boulware', maxRounds: 10, windowMs: 5_000 },
+    negotiation: { strategy: 'boulware', maxRounds: 10, windowMs: 5_000, deadlineWeight: 0 },
   },
   agents: {
     plugins: [],
@@ -448,14 +459,16 @@ function validProviderNegotiation(n: unknown): boolean {
   if (typeof n !== 'object' || n === null || Array.isArray(n)) return false
   const o = n as Record<string, unknown>
   return (
-    Object.keys(o).every((k) => k === 'strategy' || k === 'minPrice') &&
+    Object.keys(o).every((k) => k === 'strategy' || k === 'minPrice' || k === 'deadlineWeight') &&
     (PROVIDER_NEGOTIATION_STRATEGIES as readonly unknown[]).includes(o.strategy) &&
-    (o.minPrice === undefined || (Number.isSafeInteger(o.minPrice) && (o.minPrice as number) >= 0))
+    (o.minPrice === undefined || (Number.isSafeInteger(o.minPrice) && (o.minPrice as number) >= 0)) &&
+    (o.deadlineWeight === undefined ||
+      (typeof o.deadlineWeight === 'number' && o.deadlineWeight >= 0 && o.deadlineWeight <= 10))
   )
 }
 const providerList: Leaf = {
   kind: 'leaf',
-  expect: `a list of {capability, cost, units, markup, task?, negotiation?} (cost a whole number >= 0, units >= 1, markup 0..100, task one of ${MARKET_TASKS.join(', ')}, negotiation {strategy: ${PROVIDER_NEGOTIATION_STRATEGIES.join('|')}, minPrice?: whole number >= 0})`,
+  expect: `a list of {capability, cost, units, markup, task?, negotiation?} (cost a whole number >= 0, units >= 1, markup 0..100, task one of ${MARKET_TASKS.join(', ')}, negotiation {strategy: ${PROVIDER_NEGOTIATION_STRATEGIES.join('|')}, minPrice?: whole number >= 0, deadlineWeight?: 0..10})`,
   check: (v) => Array.isArray(v) && v.length <= 64 && v.every(validProvider),
 }
 const isObj = (v: unknown): v is Record<string, unknown> =>
@@ -598,6 +611,7 @@ const SCHEMA: Schema = {
       strategy: oneOf(NEGOTIATION_STRATEGIES),
       maxRounds: int(1, 100),
       windowMs: int(100, HOUR),
+      deadlineWeight: num(0, 10),
     },
   },
   agents: {

@@ -109,20 +109,28 @@ export function mechanismTerms(cfp: CfpTerms, w: Winner): Terms {
   return { price: w.payment, deadlineMs: resultTimeout(cfp), quality: 'standard', upfrontPct: 0 }
 }
 
+/** A result deadline from all of the CFP's result timeout to half of it: the range the deadline is negotiated in. */
+const deadlineSpan = (T: number) => ({ early: Math.max(1, Math.ceil(T / 2)), late: T })
+
 /**
  * The requester's preferences towards one winner: price from the winner's
- * ask (best) to the budget `reserve × units` (worst), nothing else weighed;
- * the reservation utility is that of the mechanism's terms, so it never
- * proposes or accepts a price above the payment it would make anyway.
+ * ask (best) to the budget `reserve × units` (worst); with `deadlineWeight`
+ * > 0 also the result deadline, from half the CFP's result timeout (best) to
+ * all of it (worst), weighed against price (1). The reservation utility is
+ * that of the mechanism's terms: with price alone it never proposes or
+ * accepts a price above the payment it would make anyway; with a deadline
+ * weight it may pay more than that for a sooner result.
  */
-export function requesterPreferences(cfp: CfpTerms, w: Winner): Preferences {
+export function requesterPreferences(cfp: CfpTerms, w: Winner, deadlineWeight = 0): Preferences {
   const budget = cfp.reserve * w.units
+  const T = resultTimeout(cfp)
+  const span = deadlineSpan(T)
   const p: Preferences = {
     price: { best: Math.min(w.price, budget), worst: budget },
-    deadlineMs: flat(resultTimeout(cfp)),
+    deadlineMs: deadlineWeight > 0 ? { best: span.early, worst: span.late } : flat(T),
     upfrontPct: flat(0),
     quality: ANY_QUALITY,
-    weights: { price: 1, deadlineMs: 0, quality: 0, upfrontPct: 0 },
+    weights: { price: 1, deadlineMs: deadlineWeight, quality: 0, upfrontPct: 0 },
     reservation: 0,
   }
   p.reservation = utility(mechanismTerms(cfp, w), p)
@@ -136,16 +144,36 @@ export function requesterAcceptable(cfp: CfpTerms, w: Winner): (t: Terms) => boo
   return (t) => t.price <= budget && t.upfrontPct === 0 && t.deadlineMs >= 1 && t.deadlineMs <= T
 }
 
-/** A providing agent's preferences: price from the budget (best) down to its floor (worst), the CFP's other terms. */
-export function providerPreferences(budget: number, floor: number, resultTimeoutMs: number): Preferences {
+/**
+ * A providing agent's preferences: price from the budget (best) down to its
+ * floor (worst); with `deadlineWeight` > 0 also the result deadline, from
+ * the CFP's whole result timeout (best) down to half of it (worst).
+ */
+export function providerPreferences(
+  budget: number,
+  floor: number,
+  resultTimeoutMs: number,
+  deadlineWeight = 0,
+): Preferences {
+  const span = deadlineSpan(resultTimeoutMs)
   return {
     price: { best: Math.max(budget, floor), worst: floor },
-    deadlineMs: flat(resultTimeoutMs),
+    deadlineMs: deadlineWeight > 0 ? { best: span.late, worst: span.early } : flat(resultTimeoutMs),
     upfrontPct: flat(0),
     quality: ANY_QUALITY,
-    weights: { price: 1, deadlineMs: 0, quality: 0, upfrontPct: 0 },
+    weights: { price: 1, deadlineMs: deadlineWeight, quality: 0, upfrontPct: 0 },
     reservation: 0,
   }
+}
+
+/** A providing agent's hard limits: at least its floor, and (when it weighs time) at least half the result timeout. */
+export function providerAcceptable(
+  floor: number,
+  resultTimeoutMs: number,
+  deadlineWeight = 0,
+): (t: Terms) => boolean {
+  const earliest = deadlineWeight > 0 ? deadlineSpan(resultTimeoutMs).early : 1
+  return (t) => t.price >= floor && t.deadlineMs >= earliest
 }
 
 /** The requester's negotiation deadline: a fifth of the window (at least 50 ms) before the house awards by itself. */
@@ -189,6 +217,8 @@ export interface RequesterNegotiations {
   resultTimeoutMs?: number
   strategy: NegotiationStrategyName
   maxRounds: number
+  /** `market.negotiation.deadlineWeight` when the negotiations opened (absent: 0, price only). */
+  deadlineWeight?: number
   deadline: number
   parties: Party[]
   /** Set once the award was made (by us; `superseded` when the house had already awarded the mechanism's terms). */
@@ -237,7 +267,7 @@ export interface NegotiationsInit {
   kv: KvStore
   house: AuctionHouse
   clock: Clock
-  config: { strategy: NegotiationStrategyName; maxRounds: number; windowMs: number }
+  config: { strategy: NegotiationStrategyName; maxRounds: number; windowMs: number; deadlineWeight?: number }
   keysOf(agent: string): Promise<AgentKeys>
   cardOf(agent: string): Promise<AgentCard | undefined>
   /** Seal `body` from local agent `from` to `to`'s agent as `market.negotiate` and deliver it. */
@@ -305,6 +335,7 @@ export class Negotiations {
         resultTimeoutMs: rec.cfp.resultTimeoutMs,
         strategy: config.strategy,
         maxRounds: config.maxRounds,
+        ...(config.deadlineWeight ? { deadlineWeight: config.deadlineWeight } : {}),
         deadline,
         parties: [],
       }
@@ -335,7 +366,7 @@ export class Negotiations {
         negotiationId: negotiationIdOf(r.cfpId, party.winner),
         self: { id: r.requester, secretKey: keys.signing.secretKey },
         peer: party.winner,
-        preferences: requesterPreferences(r, party),
+        preferences: requesterPreferences(r, party, r.deadlineWeight ?? 0),
         strategy: strategyOf(r.strategy),
         maxRounds: r.maxRounds,
         deadline: r.deadline,
@@ -521,18 +552,19 @@ export class Negotiations {
   private providerNegotiator(p: ProviderNegotiation, policy: NegotiationPolicy, keys: AgentKeys): Negotiator {
     const floor =
       policy.kind === 'auto' && policy.minUnitPrice !== undefined ? policy.minUnitPrice * p.units : p.ask
+    const weight = policy.kind === 'auto' ? (policy.deadlineWeight ?? 0) : 0
     return new Negotiator(
       {
         negotiationId: p.negotiationId,
         self: { id: p.winner, secretKey: keys.signing.secretKey },
         peer: p.requester,
-        preferences: providerPreferences(p.budget, floor, p.resultTimeoutMs),
+        preferences: providerPreferences(p.budget, floor, p.resultTimeoutMs, weight),
         strategy: strategyOf(policy.kind === 'auto' ? policy.strategy : 'accept'),
         maxRounds: p.maxRounds,
         deadline: p.deadline,
         clock: this.i.clock,
         cfpId: p.cfpId,
-        acceptable: (t) => t.price >= floor,
+        acceptable: providerAcceptable(floor, p.resultTimeoutMs, weight),
       },
       p.snapshot,
     )

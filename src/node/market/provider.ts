@@ -49,7 +49,13 @@ export interface NegotiationNotice {
  * (the AVM's NEGOTIATE). A handler without one accepts at or above its ask.
  */
 export type NegotiationPolicy =
-  | { kind: 'auto'; strategy: ProviderNegotiationStrategyName; minUnitPrice?: number }
+  | {
+      kind: 'auto'
+      strategy: ProviderNegotiationStrategyName
+      minUnitPrice?: number
+      /** Weight of a later result deadline against price (1). @default 0 */
+      deadlineWeight?: number
+    }
   | { kind: 'inbox'; notify: (n: NegotiationNotice) => void }
 
 export interface BidHandlerEntry {
@@ -99,6 +105,7 @@ export function jsProvider(p: MarketProviderConfig, agentId: string): BidHandler
       kind: 'auto',
       strategy: p.negotiation?.strategy ?? 'accept',
       minUnitPrice: p.negotiation?.minPrice,
+      deadlineWeight: p.negotiation?.deadlineWeight,
     },
   }
 }

@@ -25,6 +25,7 @@ import {
   type NegotiateBody,
   negotiationDeadline,
   Negotiations,
+  providerAcceptable,
   providerPreferences,
   requesterAcceptable,
   requesterPreferences,
@@ -64,6 +65,22 @@ describe('requester and provider preferences', () => {
     expect(requesterPreferences(cfp, { ...w, payment: 40 }).reservation).toBe(1)
   })
 
+  it('with a deadline weight both sides also bargain over the result deadline, between half and all of the timeout', () => {
+    const p = requesterPreferences(cfp, w, 1)
+    expect(p.deadlineMs).toEqual({ best: 5_000, worst: 10_000 })
+    expect(p.reservation).toBeCloseTo(0.25) // the mechanism's terms: price halfway, the slowest deadline
+    const faster: Terms = { price: 80, deadlineMs: 5_000, quality: 'standard', upfrontPct: 0 }
+    // More than the VCG payment (70), but twice as fast: worth it to this requester.
+    expect(utility(faster, p)).toBeGreaterThan(p.reservation)
+    const q = providerPreferences(100, 60, 10_000, 2)
+    expect(q.deadlineMs).toEqual({ best: 10_000, worst: 5_000 })
+    const ok = providerAcceptable(60, 10_000, 2)
+    expect(ok(faster)).toBe(true)
+    expect(ok({ ...faster, deadlineMs: 4_999 })).toBe(false) // sooner than half the timeout
+    expect(ok({ ...faster, price: 59 })).toBe(false)
+    expect(providerAcceptable(60, 10_000)({ ...faster, deadlineMs: 1 })).toBe(true) // price only: any deadline
+  })
+
   it('the provider values price from the budget down to its floor', () => {
     const p = providerPreferences(100, 30, 10_000)
     expect(p.price).toEqual({ best: 100, worst: 30 })
@@ -81,7 +98,11 @@ describe('requester and provider preferences', () => {
 
 /** One requester and two providers, each with its own store; messages delivered in memory. */
 async function world(
-  opts: { policies?: Partial<Record<string, NegotiationPolicy>>; strategy?: 'linear' } = {},
+  opts: {
+    policies?: Partial<Record<string, NegotiationPolicy>>
+    strategy?: 'linear'
+    deadlineWeight?: number
+  } = {},
 ) {
   const clock = new ManualClock(1_000_000)
   const rKv = new MemoryKv()
@@ -121,7 +142,12 @@ async function world(
       kv,
       house,
       clock,
-      config: { strategy: opts.strategy ?? 'linear', maxRounds: 10, windowMs: WINDOW },
+      config: {
+        strategy: opts.strategy ?? 'linear',
+        maxRounds: 10,
+        windowMs: WINDOW,
+        deadlineWeight: opts.deadlineWeight ?? 0,
+      },
       keysOf: async (a) => keys([R, P1, P2].find((x) => x.id === a)!),
       cardOf: async (a) => card(a),
       send,
@@ -228,6 +254,27 @@ describe('negotiated awards in the daemon glue', () => {
     const rec = await w.sides.get(R.id)!.requesterSide(cfp.id)
     expect(rec!.parties[0]!.snapshot.state).toBe('agreed')
     expect(rec!.awarded!.agreed).toEqual([P1.id])
+  })
+
+  it('a requester and a provider that both weigh time agree a deadline between half and all of the timeout, and the award keeps it', async () => {
+    const w = await world({
+      deadlineWeight: 1,
+      policies: { [P1.id]: { kind: 'auto', strategy: 'linear', minUnitPrice: 38, deadlineWeight: 1 } },
+    })
+    const { cfp, negotiateUntil } = await w.clear()
+    await w.sides.get(R.id)!.onCleared(cfp.id, negotiateUntil)
+    await w.settle()
+    expect(w.failures).toEqual([])
+    const [a] = w.award().awards
+    const T = 8_000
+    expect(a!.terms!.deadlineMs).toBeGreaterThanOrEqual(T / 2)
+    expect(a!.terms!.deadlineMs).toBeLessThan(T) // the requester bought time
+    expect(a!.terms!.price).toBeGreaterThanOrEqual(38)
+    expect(a!.terms!.price).toBeLessThanOrEqual(100) // within the budget, not necessarily the VCG payment
+    expect(a!.payment).toBe(a!.terms!.price)
+    expect(a!.resultDeadline - a!.issuedAt).toBe(a!.terms!.deadlineMs)
+    const rec = await w.sides.get(R.id)!.requesterSide(cfp.id)
+    expect(rec!.deadlineWeight).toBe(1)
   })
 
   it('a provider whose floor is above the VCG payment gets no deal: the round limit ends it, the VCG terms are awarded', async () => {

@@ -51,23 +51,42 @@ describe('JS providers', () => {
 
   it('negotiation settings are validated, with defaults', () => {
     const d = parseConfig({})
-    expect(d.market.negotiation).toEqual({ strategy: 'boulware', maxRounds: 10, windowMs: 5_000 })
+    expect(d.market.negotiation).toEqual({
+      strategy: 'boulware',
+      maxRounds: 10,
+      windowMs: 5_000,
+      deadlineWeight: 0,
+    })
     const p = { capability: 'ocr', cost: 5, units: 1, markup: 0 }
     const ok = parseConfig({
       market: {
-        negotiation: { strategy: 'tit-for-tat', maxRounds: 4 },
+        negotiation: { strategy: 'tit-for-tat', maxRounds: 4, deadlineWeight: 0.5 },
         providers: [
-          { ...p, negotiation: { strategy: 'linear', minPrice: 7 } },
+          { ...p, negotiation: { strategy: 'linear', minPrice: 7, deadlineWeight: 2 } },
           { ...p, capability: 'b' },
         ],
       },
     })
-    expect(ok.market.negotiation).toEqual({ strategy: 'tit-for-tat', maxRounds: 4, windowMs: 5_000 })
+    expect(ok.market.negotiation).toEqual({
+      strategy: 'tit-for-tat',
+      maxRounds: 4,
+      windowMs: 5_000,
+      deadlineWeight: 0.5,
+    })
     expect(jsProvider(ok.market.providers[0]!, 'me').negotiate).toEqual({
       kind: 'auto',
       strategy: 'linear',
       minUnitPrice: 7,
+      deadlineWeight: 2,
     })
+    expect(() => parseConfig({ market: { negotiation: { deadlineWeight: 11 } } })).toThrow(
+      /market.negotiation.deadlineWeight/,
+    )
+    expect(() =>
+      parseConfig({
+        market: { providers: [{ ...p, negotiation: { strategy: 'linear', deadlineWeight: -1 } }] },
+      }),
+    ).toThrow(/market.providers/)
     expect(jsProvider(ok.market.providers[1]!, 'me').negotiate).toMatchObject({ strategy: 'accept' })
     expect(() => parseConfig({ market: { negotiation: { strategy: 'haggle' } } })).toThrow(
       /market.negotiation.strategy/,
