@@ -1,14 +1,11 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSigningKey } from '../../src/common/index.ts'
 import { NODE_PROTOCOL, type SwarmNode } from '../../src/node/node.ts'
 import { encodeEnvelope, sealEnvelope } from '../../src/node/wire/envelope.ts'
-import { Cleanup, startNode, tempDir, waitFor } from './node_helpers.ts'
+import { hostileSetup } from './hostile_helpers.ts'
+import { Cleanup, waitFor } from './node_helpers.ts'
 
 function varint(n: number): number[] {
   const out: number[] = []
@@ -45,18 +42,7 @@ describe('a hostile peer', () => {
   let target: string
 
   beforeAll(async () => {
-    const dir = tempDir(cleanup)
-    daemon = await startNode(cleanup, dir, 'daemon', { 'wire.maxMessageBytes': 64 * 1024 })
-    friend = await startNode(cleanup, dir, 'friend')
-    target = `${daemon.addresses()[0]}`
-    await friend.connect(target)
-    attacker = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-    })
-    cleanup.push(() => attacker.stop())
+    ;({ daemon, friend, attacker, target } = await hostileSetup(cleanup))
   })
   afterAll(() => cleanup.run())
 

@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSigningKey } from '../../src/common/index.ts'
 import { NODE_PROTOCOL, type SwarmNode } from '../../src/node/node.ts'
 import { encodeEnvelope, sealEnvelope } from '../../src/node/wire/envelope.ts'
 import { decodeFrame, encodeFrame, FRAME, MUX_PROTOCOL } from '../../src/node/wire/mux.ts'
 import { MAX_MUX_INFLIGHT } from '../../src/node/wire/wire.ts'
-import { Cleanup, startNode, tempDir, waitFor } from './node_helpers.ts'
+import { hostileSetup } from './hostile_helpers.ts'
+import { Cleanup, waitFor } from './node_helpers.ts'
 
 const dec = new TextDecoder()
 const SLOW = '/swarmd/test-slow/1.0.0'
@@ -30,18 +27,7 @@ describe('the wire mux session', () => {
   let target: string
 
   beforeAll(async () => {
-    const dir = tempDir(cleanup)
-    daemon = await startNode(cleanup, dir, 'daemon', { 'wire.maxMessageBytes': 64 * 1024 })
-    friend = await startNode(cleanup, dir, 'friend')
-    target = `${daemon.addresses()[0]}`
-    await friend.connect(target)
-    attacker = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-    })
-    cleanup.push(() => attacker.stop())
+    ;({ daemon, friend, attacker, target } = await hostileSetup(cleanup))
     await daemon.wire.handle(
       SLOW,
       async (env) => {

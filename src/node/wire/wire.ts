@@ -454,9 +454,7 @@ export class Wire {
     const key = peerId.toString()
     if (opts.direct || this.noMux.has(key))
       return this.exchangeDirect(peerId, protocol, msg, expectReply, opts)
-    const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs), this.stopController.signal]
-    if (opts.signal) signals.push(opts.signal)
-    const signal = AbortSignal.any(signals)
+    const signal = this.requestSignal(opts)
     const started = performance.now()
     let session: MuxSession
     try {
@@ -490,16 +488,7 @@ export class Wire {
     if (frame.kind === FRAME.ERROR) throw remoteError(key, protocol, frame.body)
     let reply: Envelope
     try {
-      const maxBytes = opts.maxMessageBytes ?? this.maxBytes
-      reply = decodeEnvelope(frame.body, maxBytes, true)
-      const remoteKey = peerId.publicKey?.raw
-      validateEnvelope(reply, {
-        now: this.c.clock.now(),
-        maxClockSkewMs: this.skewMs,
-        ...(remoteKey ? { expectedSender: remoteKey } : {}),
-        checkNonce: this.checkNonce,
-        channelAuthenticated: true,
-      })
+      reply = this.replyFrom(frame.body, peerId, opts.maxMessageBytes ?? this.maxBytes, true)
     } catch (err) {
       const werr = classifyReadError(err)
       this.reject(key, protocol, undefined, werr)
@@ -507,6 +496,27 @@ export class Wire {
     }
     this.c.metrics?.wireMessagesTotal.inc({ protocol, direction: 'in' })
     this.c.metrics?.wireRequestSeconds.observe({ protocol }, (performance.now() - started) / 1000)
+    return reply
+  }
+
+  /** The request's own signal: its timeout, the caller's signal, and the wire stopping. */
+  private requestSignal(opts: RequestOptions): AbortSignal {
+    const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs), this.stopController.signal]
+    if (opts.signal) signals.push(opts.signal)
+    return AbortSignal.any(signals)
+  }
+
+  /** Decode and validate a reply from `peerId` (throws a WireError); `muxed`: it came on the mux session. */
+  private replyFrom(bytes: Uint8Array, peerId: PeerId, maxBytes: number, muxed: boolean): Envelope {
+    const reply = decodeEnvelope(bytes, maxBytes, muxed)
+    const remoteKey = peerId.publicKey?.raw
+    validateEnvelope(reply, {
+      now: this.c.clock.now(),
+      maxClockSkewMs: this.skewMs,
+      ...(remoteKey ? { expectedSender: remoteKey } : {}),
+      checkNonce: this.checkNonce,
+      channelAuthenticated: muxed,
+    })
     return reply
   }
 
@@ -518,9 +528,7 @@ export class Wire {
     opts: RequestOptions,
   ): Promise<Envelope | undefined> {
     const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
-    const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs), this.stopController.signal]
-    if (opts.signal) signals.push(opts.signal)
-    const signal = AbortSignal.any(signals)
+    const signal = this.requestSignal(opts)
     const started = performance.now()
     const stream = await this.c.libp2p.dialProtocol(peerId, protocol, { signal })
     const maxBytes = opts.maxMessageBytes ?? this.maxBytes
@@ -534,15 +542,7 @@ export class Wire {
       }
       let reply: Envelope
       try {
-        const frame = await lp.read({ signal })
-        reply = decodeEnvelope(frame.subarray(), maxBytes)
-        const remoteKey = peerId.publicKey?.raw
-        validateEnvelope(reply, {
-          now: this.c.clock.now(),
-          maxClockSkewMs: this.skewMs,
-          ...(remoteKey ? { expectedSender: remoteKey } : {}),
-          checkNonce: this.checkNonce,
-        })
+        reply = this.replyFrom((await lp.read({ signal })).subarray(), peerId, maxBytes, false)
       } catch (err) {
         if (signal.aborted)
           throw new SwarmdError('WIRE_TIMEOUT', `no reply from ${peerId} on ${protocol} in time`)
