@@ -25,11 +25,12 @@ interface Entry {
   key: Key
   /** undefined: the record does not exist (deleted, or never written). */
   value: Uint8Array | undefined
-  dirty: boolean
 }
 
 export class PeerCachedDatastore extends LevelDatastore {
   private readonly peers = new Map<string, Entry>()
+  /** Keys written or deleted since the last flush. */
+  private readonly dirty = new Set<string>()
   private readonly flushMs: number
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> = Promise.resolve()
@@ -63,8 +64,11 @@ export class PeerCachedDatastore extends LevelDatastore {
         if ((err as Error).name !== 'NotFoundError') throw err
       }
       // A write that raced the read wins.
-      e = this.peers.get(k) ?? { key, value, dirty: false }
-      this.remember(k, e)
+      e = this.peers.get(k)
+      if (!e) {
+        e = { key, value }
+        this.remember(k, e, false)
+      }
     }
     if (e.value === undefined) throw new NotFoundError(`no record for ${k}`)
     return e.value
@@ -81,14 +85,14 @@ export class PeerCachedDatastore extends LevelDatastore {
   override async put(key: Key, value: Uint8Array, options?: AbortOptions): Promise<Key> {
     const k = key.toString()
     if (!k.startsWith(PEERS)) return super.put(key, value, options)
-    this.remember(k, { key, value, dirty: true })
+    this.remember(k, { key, value }, true)
     return key
   }
 
   override async delete(key: Key, options?: AbortOptions): Promise<void> {
     const k = key.toString()
     if (!k.startsWith(PEERS)) return super.delete(key, options)
-    this.remember(k, { key, value: undefined, dirty: true })
+    this.remember(k, { key, value: undefined }, true)
   }
 
   override async *query(q: Query, options?: AbortOptions): AsyncGenerator<Pair> {
@@ -104,19 +108,19 @@ export class PeerCachedDatastore extends LevelDatastore {
   /** Write the dirty peer records to LevelDB in one batch. */
   flush(): Promise<void> {
     const run = async (): Promise<void> => {
-      const dirty = [...this.peers.values()].filter((e) => e.dirty)
-      if (dirty.length === 0) return
+      if (this.dirty.size === 0) return
+      const keys = [...this.dirty]
+      this.dirty.clear()
       const batch = super.batch()
-      for (const e of dirty) {
+      for (const k of keys) {
+        const e = this.peers.get(k)!
         if (e.value === undefined) batch.delete(e.key)
         else batch.put(e.key, e.value)
-        e.dirty = false
       }
       try {
         await batch.commit()
       } catch (err) {
-        // Keep them for the next flush unless rewritten meanwhile.
-        for (const e of dirty) e.dirty = true
+        for (const k of keys) this.dirty.add(k) // for the next flush
         throw err
       }
     }
@@ -124,13 +128,14 @@ export class PeerCachedDatastore extends LevelDatastore {
     return this.flushing
   }
 
-  private remember(k: string, e: Entry): void {
+  private remember(k: string, e: Entry, dirty: boolean): void {
     this.peers.delete(k) // re-insert: the map's order is the eviction order
     this.peers.set(k, e)
+    if (dirty) this.dirty.add(k)
     if (this.peers.size <= MAX_CLEAN) return
-    for (const [key, old] of this.peers) {
+    for (const key of this.peers.keys()) {
       if (this.peers.size <= MAX_CLEAN) break
-      if (!old.dirty) this.peers.delete(key)
+      if (!this.dirty.has(key)) this.peers.delete(key)
     }
   }
 }

@@ -16,6 +16,7 @@
  * - reply: `envelope`; no-reply: nothing; error: a UTF-8 reason
  *   (`reset`, `busy`, `unsupported-protocol`, `rejected:<wire reject reason>`).
  */
+import type { LengthPrefixedStream } from '@libp2p/utils'
 import { SwarmdError } from '../../common/index.ts'
 import { WireError } from './envelope.ts'
 
@@ -116,12 +117,6 @@ interface Pending {
   reject(err: Error): void
 }
 
-/** The minimal length-prefixed stream the session needs (`lpStream` from `@libp2p/utils`). */
-export interface FramedStream {
-  read(options?: { signal?: AbortSignal }): Promise<{ subarray(): Uint8Array }>
-  write(data: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
-}
-
 export interface SessionHooks {
   /** Reset the underlying stream. */
   abort(err: Error): void
@@ -141,19 +136,15 @@ export class MuxSession {
   private nextId = 1
   private closed = false
 
-  private readonly lp: FramedStream
+  private readonly lp: LengthPrefixedStream
   private readonly peer: string
   private readonly hooks: SessionHooks
 
-  constructor(lp: FramedStream, peer: string, hooks: SessionHooks) {
+  constructor(lp: LengthPrefixedStream, peer: string, hooks: SessionHooks) {
     this.lp = lp
     this.peer = peer
     this.hooks = hooks
     void this.readLoop()
-  }
-
-  get open(): boolean {
-    return !this.closed
   }
 
   private async readLoop(): Promise<void> {

@@ -164,7 +164,6 @@ export class Wire {
   private readonly sessions = new Map<string, Promise<MuxSession>>()
   /** Peers that do not speak the mux protocol: a stream per message for them. */
   private readonly noMux = new Set<string>()
-  private readonly inboundMux = new Set<Stream>()
   /** Handlers running for each peer's mux requests, across all its mux streams. */
   private readonly muxActive = new Map<string, number>()
 
@@ -231,19 +230,36 @@ export class Wire {
     }
   }
 
-  /** Decode and validate an inbound envelope from the peer of `connection` (throws a WireError). */
-  private inbound(bytes: Uint8Array, connection: Connection, reg: Registration, muxed = false): Envelope {
-    const env = decodeEnvelope(bytes, reg.maxBytes, muxed)
-    const remoteKey = connection.remotePeer.publicKey?.raw
+  /**
+   * Decode and validate an envelope from `remote` (a request, or a reply to
+   * ours; throws a WireError). `muxed`: it came on the mux session, whose
+   * channel authenticates the sender, so it may be unsigned.
+   */
+  private checked(
+    bytes: Uint8Array,
+    remote: PeerId,
+    maxBytes: number,
+    muxed: boolean,
+    types?: ReadonlySet<string>,
+  ): Envelope {
+    const env = decodeEnvelope(bytes, maxBytes, muxed)
+    const remoteKey = remote.publicKey?.raw
     validateEnvelope(env, {
       now: this.c.clock.now(),
       maxClockSkewMs: this.skewMs,
       ...(remoteKey ? { expectedSender: remoteKey } : {}),
-      ...(reg.types ? { types: reg.types } : {}),
+      ...(types ? { types } : {}),
       checkNonce: this.checkNonce,
       channelAuthenticated: muxed,
     })
     return env
+  }
+
+  /** The largest mux frame any registered protocol may receive. */
+  private muxFrameLimit(): number {
+    let maxBytes = this.maxBytes
+    for (const r of this.registry.values()) maxBytes = Math.max(maxBytes, r.maxBytes)
+    return maxBytes + MAX_FRAME_OVERHEAD
   }
 
   /**
@@ -255,67 +271,50 @@ export class Wire {
    */
   private async serveMux(stream: Stream, connection: Connection): Promise<void> {
     const peerId = connection.remotePeer.toString()
-    let maxBytes = this.maxBytes
-    for (const r of this.registry.values()) maxBytes = Math.max(maxBytes, r.maxBytes)
-    const lp = lpStream(stream, { maxDataLength: maxBytes + MAX_FRAME_OVERHEAD })
+    const lp = lpStream(stream, { maxDataLength: this.muxFrameLimit() })
     const write = (bytes: Uint8Array) => lp.write(bytes).catch(() => {}) // the stream went away: nobody to answer
-    this.inboundMux.add(stream)
-    try {
-      for (;;) {
-        let frame: MuxFrame
-        try {
-          frame = decodeFrame((await lp.read({ signal: this.stopController.signal })).subarray())
-          if (frame.kind !== FRAME.REQUEST && frame.kind !== FRAME.ONEWAY)
-            throw new WireError('malformed', 'an answer frame on the serving side of a mux stream')
-        } catch (err) {
-          if (this.stopController.signal.aborted) {
-            stream.abort(new Error('node stopping'))
-            return
-          }
-          if (isStreamReset(err) || stream.status !== 'open' || connection.status !== 'open') return
-          if (
-            (err as { name?: string })?.name === 'UnexpectedEOFError' &&
-            /after reading 0\//.test(String(err))
-          )
-            return // the caller closed its side between frames
-          this.reject(peerId, MUX_PROTOCOL, stream, classifyReadError(err))
+    for (;;) {
+      let frame: MuxFrame
+      try {
+        frame = decodeFrame((await lp.read({ signal: this.stopController.signal })).subarray())
+        if (frame.kind !== FRAME.REQUEST && frame.kind !== FRAME.ONEWAY)
+          throw new WireError('malformed', 'an answer frame on the serving side of a mux stream')
+      } catch (err) {
+        if (this.stopController.signal.aborted) {
+          stream.abort(new Error('node stopping'))
           return
         }
-        const protocol = frame.protocol!
-        const reg = this.registry.get(protocol)
-        const answers = frame.kind === FRAME.REQUEST
-        if (!reg) {
-          // Not misbehaviour: a newer peer, or a protocol this node just unregistered while stopping.
-          this.log.debug('mux frame for a protocol not served here', { peer: peerId, protocol })
-          if (answers) void write(errorFrame(frame.id, 'unsupported-protocol'))
-          continue
-        }
-        if (frame.body.length > reg.maxBytes) {
-          this.reject(
-            peerId,
-            protocol,
-            undefined,
-            new WireError('oversized', `${frame.body.length} bytes > ${reg.maxBytes}`),
-          )
-          if (answers) void write(errorFrame(frame.id, 'rejected:oversized'))
-          continue
-        }
-        const active = this.muxActive.get(peerId) ?? 0
-        if (active >= MAX_MUX_INFLIGHT) {
-          if (answers) void write(errorFrame(frame.id, 'busy'))
-          continue
-        }
-        this.muxActive.set(peerId, active + 1)
-        const p = this.dispatch(frame, protocol, reg, connection, write).finally(() => {
-          const left = (this.muxActive.get(peerId) ?? 1) - 1
-          if (left > 0) this.muxActive.set(peerId, left)
-          else this.muxActive.delete(peerId)
-          this.inflight.delete(p)
-        })
-        this.inflight.add(p)
+        if (isStreamReset(err) || stream.status !== 'open' || connection.status !== 'open') return
+        if (
+          (err as { name?: string })?.name === 'UnexpectedEOFError' &&
+          /after reading 0\//.test(String(err))
+        )
+          return // the caller closed its side between frames
+        this.reject(peerId, MUX_PROTOCOL, stream, classifyReadError(err))
+        return
       }
-    } finally {
-      this.inboundMux.delete(stream)
+      const protocol = frame.protocol!
+      const reg = this.registry.get(protocol)
+      const answers = frame.kind === FRAME.REQUEST
+      if (!reg) {
+        // Not misbehaviour: a newer peer, or a protocol this node just unregistered while stopping.
+        this.log.debug('mux frame for a protocol not served here', { peer: peerId, protocol })
+        if (answers) void write(errorFrame(frame.id, 'unsupported-protocol'))
+        continue
+      }
+      const active = this.muxActive.get(peerId) ?? 0
+      if (active >= MAX_MUX_INFLIGHT) {
+        if (answers) void write(errorFrame(frame.id, 'busy'))
+        continue
+      }
+      this.muxActive.set(peerId, active + 1)
+      const p = this.dispatch(frame, protocol, reg, connection, write).finally(() => {
+        const left = (this.muxActive.get(peerId) ?? 1) - 1
+        if (left > 0) this.muxActive.set(peerId, left)
+        else this.muxActive.delete(peerId)
+        this.inflight.delete(p)
+      })
+      this.inflight.add(p)
     }
   }
 
@@ -330,7 +329,7 @@ export class Wire {
     const answers = frame.kind === FRAME.REQUEST
     let env: Envelope
     try {
-      env = this.inbound(frame.body, connection, reg, true)
+      env = this.checked(frame.body, connection.remotePeer, reg.maxBytes, true, reg.types)
     } catch (err) {
       const werr = classifyReadError(err)
       this.reject(peerId, protocol, undefined, werr)
@@ -374,7 +373,7 @@ export class Wire {
     let env: Envelope
     try {
       const frame = await lp.read({ signal })
-      env = this.inbound(frame.subarray(), connection, { handler, types, maxBytes })
+      env = this.checked(frame.subarray(), connection.remotePeer, maxBytes, false, types)
     } catch (err) {
       if (this.stopController.signal.aborted) {
         stream.abort(new Error('node stopping'))
@@ -424,17 +423,14 @@ export class Wire {
     const opening = (async () => {
       const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopController.signal])
       const stream = await this.c.libp2p.dialProtocol(peerId, MUX_PROTOCOL, { signal })
-      let maxBytes = this.maxBytes
-      for (const r of this.registry.values()) maxBytes = Math.max(maxBytes, r.maxBytes)
-      const lp = lpStream(stream, { maxDataLength: maxBytes + MAX_FRAME_OVERHEAD })
-      const session: MuxSession = new MuxSession(lp, key, {
+      const lp = lpStream(stream, { maxDataLength: this.muxFrameLimit() })
+      return new MuxSession(lp, key, {
         abort: (err) => stream.abort(err),
         onClose: () => {
           if (this.sessions.get(key) === opening) this.sessions.delete(key)
         },
         onMalformed: (err) => this.reject(key, MUX_PROTOCOL, undefined, err),
       })
-      return session
     })()
     this.sessions.set(key, opening)
     opening.catch(() => {
@@ -458,8 +454,7 @@ export class Wire {
     const started = performance.now()
     let session: MuxSession
     try {
-      session = await this.session(peerId)
-      if (!session.open) session = await this.session(peerId) // closed sessions leave the map as they close
+      session = await this.session(peerId) // a closed session has already left the map
     } catch (err) {
       if ((err as { name?: string })?.name === 'UnsupportedProtocolError') {
         this.noMux.add(key) // an older node: a stream per message
@@ -488,7 +483,7 @@ export class Wire {
     if (frame.kind === FRAME.ERROR) throw remoteError(key, protocol, frame.body)
     let reply: Envelope
     try {
-      reply = this.replyFrom(frame.body, peerId, opts.maxMessageBytes ?? this.maxBytes, true)
+      reply = this.checked(frame.body, peerId, opts.maxMessageBytes ?? this.maxBytes, true)
     } catch (err) {
       const werr = classifyReadError(err)
       this.reject(key, protocol, undefined, werr)
@@ -504,20 +499,6 @@ export class Wire {
     const signals = [AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs), this.stopController.signal]
     if (opts.signal) signals.push(opts.signal)
     return AbortSignal.any(signals)
-  }
-
-  /** Decode and validate a reply from `peerId` (throws a WireError); `muxed`: it came on the mux session. */
-  private replyFrom(bytes: Uint8Array, peerId: PeerId, maxBytes: number, muxed: boolean): Envelope {
-    const reply = decodeEnvelope(bytes, maxBytes, muxed)
-    const remoteKey = peerId.publicKey?.raw
-    validateEnvelope(reply, {
-      now: this.c.clock.now(),
-      maxClockSkewMs: this.skewMs,
-      ...(remoteKey ? { expectedSender: remoteKey } : {}),
-      checkNonce: this.checkNonce,
-      channelAuthenticated: muxed,
-    })
-    return reply
   }
 
   private async exchangeDirect(
@@ -542,7 +523,7 @@ export class Wire {
       }
       let reply: Envelope
       try {
-        reply = this.replyFrom((await lp.read({ signal })).subarray(), peerId, maxBytes, false)
+        reply = this.checked((await lp.read({ signal })).subarray(), peerId, maxBytes, false)
       } catch (err) {
         if (signal.aborted)
           throw new SwarmdError('WIRE_TIMEOUT', `no reply from ${peerId} on ${protocol} in time`)
@@ -610,14 +591,7 @@ export class Wire {
         (s) => s.close(new Error('node stopping')),
         () => {},
       )
-    this.sessions.clear()
-    for (const st of this.inboundMux) {
-      try {
-        st.abort(new Error('node stopping'))
-      } catch {
-        // already closed
-      }
-    }
+    this.sessions.clear() // inbound mux streams end themselves: their read loops follow stopController
     if (this.muxHandled) {
       this.muxHandled = false
       await this.c.libp2p.unhandle(MUX_PROTOCOL).catch(() => {})
