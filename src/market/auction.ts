@@ -1,7 +1,11 @@
 /** How often `tick` rescans the whole active index (ms of the injected clock). */
 const RESCAN_MS = 1000
 
-/** When `tick` next has work for an active auction: the close, the award, or the first result deadline. */
+/**
+ * When `tick` next has work for an auction: the close of an open one, the
+ * award of a cleared one, the first result deadline of an awarded one with
+ * escrow still locked; never for the others.
+ */
 function dueAt(r: AuctionRecord): number {
   if (r.phase === 'open') return cfpCloseAt(r.cfp)
   if (r.phase === 'cleared') return r.negotiateUntil ?? 0
@@ -389,7 +393,7 @@ export class AuctionHouse {
       return all.filter((r) => dueAt(r) <= now)
     }
     const out: AuctionRecord[] = []
-    for (const [id, at] of [...this.due]) {
+    for (const [id, at] of this.due) {
       if (at > now) continue
       const r = await this.get(id)
       if (r && r.phase !== 'done' && r.phase !== 'cancelled') out.push(r)
@@ -399,13 +403,10 @@ export class AuctionHouse {
   }
 
   private async step(r: AuctionRecord, now: number): Promise<AuctionEvent[]> {
-    if (r.phase === 'open' && now >= cfpCloseAt(r.cfp)) return this.close(r.cfp.id)
-    if (r.phase === 'cleared' && now >= (r.negotiateUntil ?? 0)) return this.award(r.cfp.id)
-    if (
-      r.phase !== 'awarded' ||
-      !r.awards.some((a) => a.status === 'locked' && now >= a.award.resultDeadline)
-    )
-      return []
+    if (dueAt(r) > now) return []
+    if (r.phase === 'open') return this.close(r.cfp.id)
+    if (r.phase === 'cleared') return this.award(r.cfp.id)
+    // awarded, with a locked award past its result deadline
     return this.ledger.atomic(async (tx) => {
       const cur = await this.load(tx, r.cfp.id)
       const out: AuctionEvent[] = []

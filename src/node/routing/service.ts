@@ -240,10 +240,7 @@ export class RoutingService implements NodeService {
       subscribers: (topic) => node.pubsub.getSubscribers(topic).length,
       find: (cap) => node.discovery.find(cap, { timeoutMs: FIND_TIMEOUT_MS, limit: 16 }),
       connected: (peer) => node.libp2p.getConnections(peerIdFromString(peer)).length > 0,
-      dial: async (peer, addrs) => {
-        const id = await this.remember(node, peer, addrs)
-        await node.libp2p.dial(id, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
-      },
+      dial: (peer, addrs) => this.connect(node, peer, addrs),
       now: () => node.clock.now(),
       random: this.init.random ?? cryptoRandom,
       log,
@@ -332,6 +329,13 @@ export class RoutingService implements NodeService {
     return id
   }
 
+  /** Dial `peer` (at `addrs` if it is new to the peer store) unless already connected. */
+  private async connect(node: SwarmNode, peer: string, addrs: string[]): Promise<void> {
+    const id = await this.remember(node, peer, addrs)
+    if (node.libp2p.getConnections(id).length > 0) return
+    await node.libp2p.dial(id, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
+  }
+
   private transport(node: SwarmNode): RouteTransport {
     const remember = (peer: string, addrs: string[]) => this.remember(node, peer, addrs)
     return {
@@ -372,11 +376,7 @@ export class RoutingService implements NodeService {
         (await node.discovery.find(cap, { timeoutMs: FIND_TIMEOUT_MS, limit: 5 })).filter(
           (p) => p.peerId !== node.peerId,
         ),
-      connect: async (peer, addrs) => {
-        const id = await remember(peer, addrs)
-        if (node.libp2p.getConnections(id).length > 0) return
-        await node.libp2p.dial(id, { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
-      },
+      connect: (peer, addrs) => this.connect(node, peer, addrs),
       publish: async (cap, cfp) => {
         const topic = floodTopic(cap)
         const mesh = this.mesh
@@ -388,7 +388,7 @@ export class RoutingService implements NodeService {
             while (node.pubsub.getSubscribers(topic).length === 0 && Date.now() < until)
               await new Promise((r) => setTimeout(r, 20))
           }
-        } else if (mesh?.wants(topic)) void mesh.ensure(cap, topic)
+        } else void mesh?.ensure(cap, topic) // enough peers: returns at once; else dials more meanwhile
         const res = await node.pubsub.publish(topic, cfp)
         return res.recipients.length
       },
