@@ -14,7 +14,7 @@ import type { ConfigOverrides } from '../../src/node/config.ts'
 import { NodeClient } from '../../src/node/client.ts'
 import type { NodeStatus } from '../../src/node/node.ts'
 import { initRepo } from '../../src/node/repo.ts'
-import { Cleanup, waitFor } from './node_helpers.ts'
+import { Cleanup, LOOPBACK, waitFor } from './node_helpers.ts'
 import { cli, type CliResult, type Daemon, startDaemon } from './process_helpers.ts'
 
 export interface DevnetNode {
@@ -77,12 +77,7 @@ export class ProcessDevnet {
       await net.down()
       await net.procs.run()
     })
-    const base: ConfigOverrides = {
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      'api.port': 0,
-      mdns: false,
-      'dht.kBucketSize': 8,
-    }
+    const base: ConfigOverrides = { ...LOOPBACK, 'dht.kBucketSize': 8 }
     const init = async (i: number, extra: ConfigOverrides) => {
       const repo = join(dir, `node-${i}`)
       const { peerId } = await initRepo(repo, {

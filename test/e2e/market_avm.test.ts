@@ -12,7 +12,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditAcross } from '../../src/market/index.ts'
-import { type MarketNode as N, startMarketNode as start } from './market_helpers.ts'
+import { connectMarket, type MarketNode as N, startMarketNode as start } from './market_helpers.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 
 /** A provider: bids `base + perChar × payload length` per unit on CFPs of `upper`, upper-cases the payload. */
@@ -59,9 +59,7 @@ describe('AVM agents in the market', () => {
     C = await start(cleanup, join(dir, 'c'))
     cheap = (await B.agents.deploy({ name: 'cheap', source: PROVIDER, inputs: { base: 5, perChar: 1 } })).id
     dear = (await C.agents.deploy({ name: 'dear', source: PROVIDER, inputs: { base: 20, perChar: 2 } })).id
-    for (const n of [B, C]) await A.node.connect(n.node.addresses()[0]!)
-    await B.node.connect(C.node.addresses()[0]!)
-    await waitFor(() => A.node.pubsub.getSubscribers('swarmd/cfp/upper/1').length >= 2, 60_000)
+    await connectMarket(A, [B, C], 'upper')
   }, 180_000)
   afterAll(() => cleanup.run())
 

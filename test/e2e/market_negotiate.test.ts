@@ -11,10 +11,13 @@
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Io, runCommand } from '../../src/cli/command.ts'
-import { commands as marketCommands } from '../../src/cli/market.ts'
 import { type AuctionRecord, auditAcross } from '../../src/market/index.ts'
-import { type MarketNode as N, startMarketNode as start } from './market_helpers.ts'
+import {
+  connectMarket,
+  marketCli as cli,
+  type MarketNode as N,
+  startMarketNode as start,
+} from './market_helpers.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 
 /** Bids 15 for one unit; counter-proposes the requester's opening + 20, accepts whatever comes next. */
@@ -42,17 +45,6 @@ const PROVIDER = `
   ENDIF
   JUMP loop
 `
-
-async function cli(root: string, ...argv: string[]): Promise<{ code: number; out: string }> {
-  let out = ''
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (out += t), isTty: false }
-  const code = await runCommand(
-    { name: 'swarmd', summary: '', subcommands: marketCommands },
-    [...argv, '--repo', root],
-    io,
-  )
-  return { code, out }
-}
 
 describe('negotiated awards on three nodes', () => {
   const cleanup = new Cleanup()
@@ -90,9 +82,7 @@ describe('negotiated awards on three nodes', () => {
     })
     C = await start(cleanup, join(dir, 'c'), {})
     avm = (await C.agents.deploy({ name: 'haggler', source: PROVIDER })).id
-    for (const n of [B, C]) await A.node.connect(n.node.addresses()[0]!)
-    await B.node.connect(C.node.addresses()[0]!)
-    await waitFor(() => A.node.pubsub.getSubscribers('swarmd/cfp/upper/1').length >= 2, 60_000)
+    await connectMarket(A, [B, C], 'upper')
     await A.market.mint(A.agent, 1_000, 'test')
   }, 180_000)
   afterAll(() => cleanup.run())

@@ -10,8 +10,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Io, runCommand } from '../../src/cli/command.ts'
-import { commands as marketCommands } from '../../src/cli/market.ts'
 import { generateSigningKey } from '../../src/common/index.ts'
 import { auditAcross, type Receipt, signBid } from '../../src/market/index.ts'
 import type { ConfigOverrides } from '../../src/node/config.ts'
@@ -22,6 +20,7 @@ import { SwarmNode } from '../../src/node/node.ts'
 import type { ReputationService } from '../../src/node/reputation/index.ts'
 import { initRepo, openRepo } from '../../src/node/repo.ts'
 import { defaultServices } from '../../src/node/services.ts'
+import { marketCli as cli } from './market_helpers.ts'
 import { Cleanup, LOOPBACK, tempDir, waitFor } from './node_helpers.ts'
 
 interface MNode {
@@ -30,17 +29,6 @@ interface MNode {
   e2e: E2EService
   agent: string
   root: string
-}
-
-async function cli(root: string, ...argv: string[]): Promise<{ code: number; out: string }> {
-  let out = ''
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (out += t), isTty: false }
-  const code = await runCommand(
-    { name: 'swarmd', summary: '', subcommands: marketCommands },
-    [...argv, '--repo', root],
-    io,
-  )
-  return { code, out }
 }
 
 async function boot(cleanup: Cleanup, root: string, daemonInfo = false): Promise<MNode> {

@@ -15,26 +15,10 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { auditAcross, type AuctionRecord, type LedgerReport } from '../../src/market/index.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
-import { cli, cliJson, startDaemon } from './process_helpers.ts'
+import { stakedProvider } from './market_helpers.ts'
+import { cli, cliJson, LOOPBACK_FLAGS, startDaemon } from './process_helpers.ts'
 
-const LOOP = ['--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--no-mdns']
-
-const PROVIDER = `
-.capability staked-echo
-STAKE_LOCK bond -> bonded
-:loop
-  RECV_SWARM_MSG 600000 -> m
-  JUMP_IF_FALSE m, loop
-  IF m.topic == "cfp" THEN
-    AUCTION_BID m.data.cfp_id, [{units: 1, price: price}] -> ok
-  ENDIF
-  IF m.topic == "task" THEN
-    IF honest THEN
-      TASK_RESULT m.data.escrow_id, m.data.payload -> sent
-    ENDIF
-  ENDIF
-  JUMP loop
-`
+const PROVIDER = stakedProvider('staked-echo', 'm.data.payload')
 
 interface Shown {
   distrust: number
@@ -52,7 +36,7 @@ describe('a failing provider on a devnet of daemon processes', () => {
     const dir = tempDir(cleanup, 'swarmd-rep-market-')
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => join(dir, n)) as [string, string, string, string]
     for (const r of [a, b, c, d]) {
-      expect((await cli(['init', '--repo', r, ...LOOP])).code).toBe(0)
+      expect((await cli(['init', '--repo', r, ...LOOPBACK_FLAGS])).code).toBe(0)
       const cfgFile = join(r, 'config.json')
       const cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>
       cfg.reputation = {

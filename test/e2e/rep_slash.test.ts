@@ -13,26 +13,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditAcross } from '../../src/market/index.ts'
 import { verifySlash } from '../../src/reputation/index.ts'
-import { type MarketNode as N, startMarketNode } from './market_helpers.ts'
+import { connectMarket, type MarketNode as N, stakedProvider, startMarketNode } from './market_helpers.ts'
 import { Cleanup, tempDir, waitFor } from './node_helpers.ts'
 
-/** Bonds `bond`, bids `price`; runs its tasks only when `honest`. */
-const PROVIDER = `
-.capability staked-job
-STAKE_LOCK bond -> bonded
-:loop
-  RECV_SWARM_MSG 600000 -> m
-  JUMP_IF_FALSE m, loop
-  IF m.topic == "cfp" THEN
-    AUCTION_BID m.data.cfp_id, [{units: 1, price: price}] -> ok
-  ENDIF
-  IF m.topic == "task" THEN
-    IF honest THEN
-      TASK_RESULT m.data.escrow_id, "done" -> sent
-    ENDIF
-  ENDIF
-  JUMP loop
-`
+const PROVIDER = stakedProvider('staked-job', '"done"')
 
 const STAKE = {
   'reputation.stake.freeValue': 10,
@@ -71,8 +55,7 @@ describe('stake and slashing in the live market', () => {
         inputs: { bond: 150, price: 20, honest: true },
       })
     ).id
-    for (const n of [B, C]) await A.node.connect(n.node.addresses()[0]!)
-    await waitFor(() => A.node.pubsub.getSubscribers('swarmd/cfp/staked-job/1').length >= 2, 60_000)
+    await connectMarket(A, [B, C], 'staked-job', false)
     await waitFor(async () => (await B.rep.stake.state(bad)).bonded === 110, 30_000)
     await waitFor(async () => (await C.rep.stake.state(good)).bonded === 150, 30_000)
     await A.market.mint(A.market.nodeAgent!, 1000, 'test faucet')

@@ -34,15 +34,15 @@
  *
  * Prints one Markdown section to stdout; progress on stderr.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type AuctionRecord, auditAcross, type LedgerReport } from '../../src/market/index.ts'
 import type { ProbeResult } from '../../src/node/routing/probe.ts'
 import { repoPaths } from '../../src/node/repo.ts'
 import { ProcessDevnet } from '../e2e/devnet_helpers.ts'
-import { Cleanup } from '../e2e/node_helpers.ts'
+import { Cleanup, tempDir } from '../e2e/node_helpers.ts'
 
 const N_NODES = 20
 const REQUESTERS = [3, 4, 5, 6, 7, 8]
@@ -122,8 +122,7 @@ async function devnetCounters(net: ProcessDevnet): Promise<Map<string, number>> 
 type CfpAnswer = { cfpId: string; auction?: AuctionRecord; route: { delivered: boolean; error?: string } }
 
 const cleanup = new Cleanup()
-const dir = mkdtempSync(join(tmpdir(), 'swarmd-bench-mdev-'))
-cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
+const dir = tempDir(cleanup, 'swarmd-bench-mdev-')
 
 async function main(): Promise<string> {
   if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true })

@@ -6,11 +6,7 @@
  * request uses by default. Sequential and 20 concurrent callers; five rounds
  * each, medians. Prints one Markdown section to stdout.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { SwarmNode } from '../../src/node/node.ts'
-import { initRepo, openRepo } from '../../src/node/repo.ts'
+import { Cleanup, startNode, tempDir } from '../e2e/node_helpers.ts'
 
 const PROTOCOL = '/swarmd/bench-echo/1.0.0'
 const N = 1000
@@ -19,17 +15,10 @@ const PAYLOAD = 512
 const log = (s: string) => process.stderr.write(`wire bench: ${s}\n`)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
 
-const dir = mkdtempSync(join(tmpdir(), 'swarmd-bench-wire-'))
-async function start(name: string): Promise<SwarmNode> {
-  const root = join(dir, name)
-  await initRepo(root, { overrides: { listen: ['/ip4/127.0.0.1/tcp/0'], 'api.port': 0, mdns: false } })
-  const node = new SwarmNode({ repo: openRepo(root), processMetrics: false, writeDaemonInfo: false })
-  await node.start()
-  return node
-}
-
-const a = await start('a')
-const b = await start('b')
+const cleanup = new Cleanup()
+const dir = tempDir(cleanup, 'swarmd-bench-wire-')
+const a = await startNode(cleanup, dir, 'a')
+const b = await startNode(cleanup, dir, 'b')
 try {
   await b.wire.handle(PROTOCOL, (env) => ({ type: 'echo.reply', payload: env.payload }), {
     types: ['echo.request'],
@@ -92,8 +81,6 @@ lookup on both sides, and signs and verifies every envelope; the session pays on
 Noise channel authenticating the sender (docs/wire.md).
 `)
 } finally {
-  await a.stop()
-  await b.stop()
-  rmSync(dir, { recursive: true, force: true })
+  await cleanup.run()
 }
 process.exit(0)
