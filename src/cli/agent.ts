@@ -156,7 +156,7 @@ function summaryCommand(
   name: string,
   summary: string,
   positionals: Command['positionals'],
-  call: (c: ReturnType<typeof client>, ctx: CommandContext) => Promise<AgentSummary>,
+  call: (c: AgentClient, ctx: CommandContext) => Promise<AgentSummary>,
   prefix = '',
 ): Command {
   return {

@@ -392,9 +392,7 @@ export class Ledger implements Wallet {
         throw err
       }
     }
-    const p = this.chain.then(run, run)
-    this.chain = p.catch(() => undefined)
-    return p
+    return this.exclusive(run)
   }
 
   /**
@@ -416,8 +414,7 @@ export class Ledger implements Wallet {
 
   // ------------------------------------------------------------------ audit
 
-  /** Recompute every total from the stored records and check the invariants. */
-  /** Check conservation; serialised with this ledger's writes, so it reads one consistent state. */
+  /** Recompute every total from the stored records and check conservation; serialised with this ledger's writes, so it reads one consistent state. */
   async audit(): Promise<LedgerReport> {
     return this.exclusive(() => auditLedger(this.store, this.prefix, this.clock.now(), this.node))
   }

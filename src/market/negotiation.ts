@@ -165,18 +165,22 @@ export class Negotiator {
     return this.propose(c)
   }
 
-  /**
-   * Record the peer's message without answering it (the caller answers with
-   * `answer`). Same checks as `receive`; closes on a reject or an accept.
-   * Returns the reject to send when the deadline has passed, else nothing.
-   */
-  take(raw: unknown): NegotiationMessage | undefined {
+  private assertOpen(): void {
     if (this.s.state !== 'open')
       fail(
         MarketErrorCode.NEGOTIATION_CLOSED,
         `negotiation ${this.init.negotiationId} is ${this.s.state}`,
         'ignore',
       )
+  }
+
+  /**
+   * Record the peer's message without answering it (the caller answers with
+   * `answer`). Same checks as `receive`; closes on a reject or an accept.
+   * Returns the reject to send when the deadline has passed, else nothing.
+   */
+  take(raw: unknown): NegotiationMessage | undefined {
+    this.assertOpen()
     const m = this.check(raw)
     this.s.thread.push(m)
     if (m.act === 'reject') {
@@ -202,12 +206,7 @@ export class Negotiator {
    * reject instead.
    */
   answer(act: NegotiationAct, terms?: Terms, reason?: string): NegotiationMessage {
-    if (this.s.state !== 'open')
-      fail(
-        MarketErrorCode.NEGOTIATION_CLOSED,
-        `negotiation ${this.init.negotiationId} is ${this.s.state}`,
-        'ignore',
-      )
+    this.assertOpen()
     const last = this.s.thread[this.s.thread.length - 1]
     if (last && (last.from === this.init.self.id || last.act !== 'propose'))
       fail(MarketErrorCode.BAD_STATE, 'not my turn: waiting for the peer', 'ignore')

@@ -190,33 +190,8 @@ export function signBid(body: BidBody, secretKey: Uint8Array): Bid {
   return { ...b, signature: toB64(sign(BID_DOMAIN, b, secretKey)) }
 }
 
-/**
- * Why `raw` is not a bid signed by its bidder (shape and signature only, no
- * CFP needed), or undefined. Third parties use it to check that a provider
- * really bid on a CFP (task evidence that travels with failure reports).
- */
-export function bidSignatureProblem(raw: unknown): string | undefined {
-  try {
-    const b = obj(raw, 'bid')
-    if (typeof b.bidder !== 'string' || !AGENT_ID.test(b.bidder)) return 'bid bidder is not an agent id'
-    if (typeof b.cfpId !== 'string') return 'bid has no cfpId'
-    if (!Array.isArray(b.offers) || b.offers.length === 0 || b.offers.length > MAX_OFFERS_PER_BID)
-      return 'bid has no offers'
-    for (const o of b.offers as unknown[]) {
-      const x = obj(o, 'offer')
-      if (!whole(x.units, 1) || !whole(x.price, 0)) return 'bad offer'
-    }
-    if (!whole(b.expiresAt, 0)) return 'bid has no expiresAt'
-    const bid = b as unknown as Bid
-    checkSig(BID_DOMAIN, bidBody(bid), b.signature, bid.bidder, 'bid')
-    return undefined
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err)
-  }
-}
-
-/** Validate a bid against its CFP at time `now`. */
-export function verifyBid(raw: unknown, cfp: CfpBody, now: number): Bid {
+/** A well-formed bid signed by its bidder (no CFP checks); throws a MarketError otherwise. */
+function signedBid(raw: unknown): Bid {
   const b = obj(raw, 'bid')
   if (typeof b.bidder !== 'string' || !AGENT_ID.test(b.bidder)) shape('bid bidder is not an agent id')
   if (!Array.isArray(b.offers) || b.offers.length === 0 || b.offers.length > MAX_OFFERS_PER_BID)
@@ -230,6 +205,26 @@ export function verifyBid(raw: unknown, cfp: CfpBody, now: number): Bid {
   if (typeof b.cfpId !== 'string') shape('bid has no cfpId')
   const bid = b as unknown as Bid
   checkSig(BID_DOMAIN, bidBody(bid), b.signature, bid.bidder, `bid of ${bid.bidder.slice(0, 12)}…`)
+  return bid
+}
+
+/**
+ * Why `raw` is not a bid signed by its bidder (shape and signature only, no
+ * CFP needed), or undefined. Third parties use it to check that a provider
+ * really bid on a CFP (task evidence that travels with failure reports).
+ */
+export function bidSignatureProblem(raw: unknown): string | undefined {
+  try {
+    signedBid(raw)
+    return undefined
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err)
+  }
+}
+
+/** Validate a bid against its CFP at time `now`. */
+export function verifyBid(raw: unknown, cfp: CfpBody, now: number): Bid {
+  const bid = signedBid(raw)
   if (bid.cfpId !== cfp.id)
     err(MarketErrorCode.CFP_MISMATCH, `bid is for CFP ${bid.cfpId}, not ${cfp.id}`, 'ignore')
   if (bid.bidder === cfp.requester)

@@ -34,7 +34,6 @@ import type { NegotiationNotice } from '../market/provider.ts'
 import type { SwarmNode } from '../node.ts'
 import type { ReputationService } from '../reputation/index.ts'
 
-const ACTS = new Set(['propose', 'accept', 'reject'])
 /** Terms as AVM programs see them. */
 const termsValue = (t: Terms | undefined) =>
   t ? { price: t.price, deadline_ms: t.deadlineMs, quality: t.quality, upfront_pct: t.upfrontPct } : null
@@ -173,18 +172,7 @@ export class AgentEconomy implements Economy {
   private cfpRequest(agent: string, spec: CfpSpec) {
     if (!(MECHANISM_NAMES as readonly string[]).includes(spec.mechanism))
       throw new UserError(`mechanism must be one of ${MECHANISM_NAMES.join(', ')}, got ${spec.mechanism}`)
-    return {
-      requester: agent,
-      id: spec.id,
-      capability: spec.capability,
-      units: spec.units,
-      reserve: spec.reserve,
-      deadlineMs: spec.deadlineMs,
-      payload: spec.payload,
-      mechanism: spec.mechanism as MechanismName,
-      negotiation: spec.negotiation,
-      ...(spec.resultTimeoutMs !== undefined ? { resultTimeoutMs: spec.resultTimeoutMs } : {}),
-    }
+    return { ...spec, requester: agent, mechanism: spec.mechanism as MechanismName }
   }
 
   async cfp(agent: string, spec: CfpSpec): Promise<string> {
@@ -204,7 +192,7 @@ export class AgentEconomy implements Economy {
   }
 
   negotiate(agent: string, negotiationId: string, act: string, terms: TermsSpec): Promise<boolean> {
-    if (!ACTS.has(act)) throw new UserError(`act must be propose, accept or reject, got ${act}`)
+    // NEGOTIATE checked the act; the negotiator refuses any other
     return this.market.negotiateAs(agent, negotiationId, act as NegotiationAct, terms as Partial<Terms>)
   }
 
@@ -286,8 +274,7 @@ export class AgentEconomy implements Economy {
   }
 
   async stakeRelease(agent: string, amount: number | null): Promise<Value> {
-    await this.rep.release(agent, amount ?? undefined)
-    const s = await this.rep.stake.state(agent)
+    const { state: s } = await this.rep.release(agent, amount ?? undefined)
     return toValue({ bonded: s.bonded, unbonding: s.unbonding.reduce((n, u) => n + u.amount, 0) })
   }
 }

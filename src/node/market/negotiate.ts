@@ -242,12 +242,15 @@ export interface ProviderNegotiation {
   snapshot?: NegotiationSnapshot
 }
 
-/** What the provider side reads of its own bid (`bid/<cfpId>/<agent>`, written by the market service). */
-interface OwnBid {
+/** A bid this node's agent made (provider side), stored by the market service under `ourBidKey`. */
+export interface OurBid {
   cfp: Cfp
   card: AgentCard
   offers?: Offer[]
 }
+
+/** Where the market service keeps `agent`'s own bid on `cfpId`. */
+export const ourBidKey = (cfpId: string, agent: string): string => `bid/${cfpId}/${agent}`
 
 const reqKey = (cfpId: string) => `neg/req/${cfpId}`
 const provKey = (negotiationId: string) => `neg/prov/${negotiationId}`
@@ -578,7 +581,7 @@ export class Negotiations {
     body: Record<string, unknown>,
   ): Promise<ProviderNegotiation> {
     const cfpId = m.cfpId!
-    const ours = await getJson<OwnBid>(this.i.kv, `bid/${cfpId}/${to}`)
+    const ours = await getJson<OurBid>(this.i.kv, ourBidKey(cfpId, to))
     if (!ours || ours.cfp.requester !== from)
       throw new MarketError(MarketErrorCode.NOT_AWARDED, `${to.slice(0, 12)}… did not bid on ${cfpId}`, {
         action: 'reject',
@@ -650,7 +653,7 @@ export class Negotiations {
   }
 
   private async toRequester(p: ProviderNegotiation, m: NegotiationMessage): Promise<MarketAck> {
-    const ours = await getJson<OwnBid>(this.i.kv, `bid/${p.cfpId}/${p.winner}`)
+    const ours = await getJson<OurBid>(this.i.kv, ourBidKey(p.cfpId, p.winner))
     if (!ours) return { ok: false, reason: 'no card for the requester' }
     const ack = await this.i.send(p.winner, ours.card, { message: m })
     if (!ack.ok)
@@ -678,15 +681,10 @@ export class Negotiations {
       const n = this.providerNegotiator(p, this.policyOf(p), await this.i.keysOf(agent))
       const last = n.thread[n.thread.length - 1]
       if (!last) throw new UserError(`negotiation ${negotiationId}: nothing to answer yet`)
-      const base: Terms = last.terms ?? {
-        price: p.ask,
-        deadlineMs: p.resultTimeoutMs,
-        quality: 'standard',
-        upfrontPct: 0,
-      }
       let m: NegotiationMessage
       try {
-        m = n.answer(act, act === 'propose' ? mergeTerms(base, terms) : undefined, reason)
+        // Only a reject carries no terms, and after one the negotiator refuses any answer.
+        m = n.answer(act, act === 'propose' && last.terms ? mergeTerms(last.terms, terms) : undefined, reason)
       } catch (err) {
         if (err instanceof SwarmdError) throw new UserError(`NEGOTIATE ${act}: ${err.message}`)
         throw err

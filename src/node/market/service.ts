@@ -90,7 +90,7 @@ import {
   type MarketAck,
   type MarketMsgType,
 } from './messages.ts'
-import { Negotiations, type RequesterNegotiations } from './negotiate.ts'
+import { Negotiations, type OurBid, ourBidKey, type RequesterNegotiations } from './negotiate.ts'
 import {
   type BidHandler,
   type BidHandlerEntry,
@@ -165,13 +165,6 @@ export interface IssuedCfp {
   route: Pick<RouteOutcome, 'delivered' | 'latencyMs' | 'hops' | 'error' | 'deliveredBy'> & {
     mode: RouteOutcome['mode'] | 'local' | 'repeat'
   }
-}
-
-/** A bid this node's agent made (provider side). */
-interface OurBid {
-  cfp: Cfp
-  card: AgentCard
-  offers?: Offer[]
 }
 
 /** An award this node's agent won (provider side). */
@@ -967,7 +960,7 @@ export class MarketService implements NodeService {
       node.clock.now(),
     )
     if (!bid) return { ok: false, code: 'MARKET_NO_BID', reason: 'no valid offer' }
-    await putJson(this.kv, `bid/${cfp.id}/${agentId}`, { cfp, card, offers: bid.offers } satisfies OurBid)
+    await putJson(this.kv, ourBidKey(cfp.id, agentId), { cfp, card, offers: bid.offers } satisfies OurBid)
     const stake = await this.attest(agentId)
     const ack = await this.deliver(
       MARKET_MSG.BID,
@@ -1020,7 +1013,7 @@ export class MarketService implements NodeService {
   private async onAward(to: string, from: string, body: Record<string, unknown>): Promise<void> {
     const award = verifyAward(body.award, { winner: to })
     if (award.requester !== from) throw badMsg('award is signed by another agent than its sender', 'penalise')
-    const ours = await getJson<OurBid>(this.kv, `bid/${award.cfpId}/${to}`)
+    const ours = await getJson<OurBid>(this.kv, ourBidKey(award.cfpId, to))
     if (!ours || ours.cfp.requester !== award.requester)
       throw new MarketError(MarketErrorCode.NOT_AWARDED, `${to.slice(0, 12)}… did not bid on ${award.cfpId}`)
     const card = checkCard(body.card, from, 'award')

@@ -22,7 +22,7 @@
  * node that lies about its agent's stake or refuses a valid slash is caught
  * only through reputation (the requester's failure report still gossips).
  */
-import { peerIdFromString } from '@libp2p/peer-id'
+import { nodeKeyOf } from '../wire/envelope.ts'
 import { fromB64, sign, toB64, verify } from '../../common/index.ts'
 import { type Award, MarketError, MarketErrorCode } from '../../market/index.ts'
 import {
@@ -81,13 +81,8 @@ export function verifyAttestation(
   if (typeof a.blacklisted !== 'boolean') bad('blacklisted is not a boolean')
   if (typeof a.at !== 'number' || Math.abs(expect.now - a.at) > ATTEST_MAX_AGE_MS) bad('is stale')
   if (typeof a.signature !== 'string') bad('is not signed')
-  let key: Uint8Array | undefined
-  try {
-    key = peerIdFromString(a.node).publicKey?.raw
-  } catch {
-    key = undefined
-  }
-  if (!key) return bad('the node id carries no public key')
+  const key = nodeKeyOf(a.node)
+  if (!key) return bad('the node id carries no Ed25519 public key')
   let sig: Uint8Array
   try {
     sig = fromB64(a.signature)

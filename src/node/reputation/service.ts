@@ -500,8 +500,7 @@ export class ReputationService implements NodeService {
 
   // ------------------------------------------------------------ internals
 
-  /** One intake call at a time (see `chain`). */
-  /** The intake, serialised. `own`: a report this node publishes (not rate-limited). */
+  /** The intake, one call at a time (see `chain`). `own`: a report this node publishes (not rate-limited). */
   private receive(report: SignedReport, from: string, own = false): Promise<IntakeResult> {
     const run = async () => {
       // A one-sided report about a task we did not see: its evidence can make the task known.

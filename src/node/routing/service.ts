@@ -9,6 +9,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { nodeKeyOf } from '../wire/envelope.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { cryptoRandom, type Logger, type Random, SwarmdError, UserError } from '../../common/index.ts'
 import { createRouter, loadRouter, type Router, saveRouter } from '../../routing/index.ts'
@@ -392,14 +393,7 @@ export class RoutingService implements NodeService {
         const res = await node.pubsub.publish(topic, cfp)
         return res.recipients.length
       },
-      publicKey: (peerId) => {
-        try {
-          const key = peerIdFromString(peerId).publicKey
-          return key?.type === 'Ed25519' ? key.raw : undefined
-        } catch {
-          return undefined
-        }
-      },
+      publicKey: nodeKeyOf,
     }
   }
 

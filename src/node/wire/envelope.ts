@@ -4,6 +4,7 @@
  * decode defensively, validate. Every failure is a `WireError` whose `reason`
  * says how the peer should be scored.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { SwarmdError, sign, toHex, verify } from '../../common/index.ts'
 import { decodeMessage, encodeMessage, protoType } from './codec.ts'
 
@@ -198,5 +199,15 @@ export function nonceGuard(windowMs: number, max = 100_000): (nonceHex: string, 
     }
     seen.set(nonceHex, ts)
     return true
+  }
+}
+
+/** The Ed25519 public key a libp2p peer id carries (a node's identity key), or undefined. */
+export function nodeKeyOf(peerId: string): Uint8Array | undefined {
+  try {
+    const key = peerIdFromString(peerId).publicKey
+    return key?.type === 'Ed25519' ? key.raw : undefined
+  } catch {
+    return undefined
   }
 }

@@ -13,7 +13,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import type { Economy, OfferSpec, TermsSpec } from '../host.ts'
+import type { CfpSpec, Economy, OfferSpec, TermsSpec } from '../host.ts'
 import { asNumber, invalid, VmFault } from '../fault.ts'
 import type { Machine } from '../interp.ts'
 import { isMap, sizeOf, toText, truthy, type Value } from '../values.ts'
@@ -124,56 +124,59 @@ function termsOf(v: Value): TermsSpec {
   return out
 }
 
+/**
+ * CFP and AUCTION_CREATE: the same operands, spend check (the whole budget,
+ * `units × reserve`) and recorded host answer; they differ in gas, id prefix
+ * and what the host does with the spec.
+ */
+function cfpOp(
+  name: string,
+  gas: number,
+  idPrefix: string,
+  hostCall: string,
+  doc: string,
+  issue: (e: Economy, agent: string, spec: CfpSpec) => Promise<string>,
+): OpSpec {
+  return {
+    name,
+    params: cfpParams,
+    result: true,
+    gas,
+    dynGas: (m, ins) => sizeOf(argOr(m, ins, 4, null)) >>> 7,
+    gasDoc: `${gas} + payload bytes/128`,
+    async: true,
+    doc,
+    run: async (m, ins) => {
+      const e = economy(m, ins)
+      const spec = cfpSpecArgs(m, ins, idPrefix)
+      const held = await gated(m, ins, {
+        kind: 'cfp',
+        amount: spec.units * spec.reserve,
+        detail: spec.capability,
+      })
+      if (held !== null) return held
+      return call(m, ins, hostCall, { ...spec }, () => issue(e, m.agentId(), spec), null)
+    },
+  }
+}
+
 export const economyOps: OpSpec[] = [
-  {
-    name: 'CFP',
-    params: cfpParams,
-    result: true,
-    gas: 50,
-    dynGas: (m, ins) => sizeOf(argOr(m, ins, 4, null)) >>> 7,
-    gasDoc: '50 + payload bytes/128',
-    async: true,
-    doc: 'Issue a signed call for proposals as this agent (it pays): `capability, units, reserve (per unit), deadline_ms (bid window), payload`, optional `mechanism` (vcg), `negotiation`, `result_timeout_ms`. Routed to providers; returns the auction id or null.',
-    run: async (m, ins) => {
-      const e = economy(m, ins)
-      const spec = cfpSpecArgs(m, ins, 'cfp')
-      const held = await gated(m, ins, {
-        kind: 'cfp',
-        amount: spec.units * spec.reserve,
-        detail: spec.capability,
-      })
-      if (held !== null) return held
-      return call(m, ins, 'market.cfp', { ...spec }, () => e.cfp(m.agentId(), spec), null)
-    },
-  },
-  {
-    name: 'AUCTION_CREATE',
-    params: cfpParams,
-    result: true,
-    gas: 40,
-    dynGas: (m, ins) => sizeOf(argOr(m, ins, 4, null)) >>> 7,
-    gasDoc: '40 + payload bytes/128',
-    async: true,
-    doc: "Open an auction offered only to this node's agents with the capability (not routed); same operands as CFP. Returns the auction id or null.",
-    run: async (m, ins) => {
-      const e = economy(m, ins)
-      const spec = cfpSpecArgs(m, ins, 'auc')
-      const held = await gated(m, ins, {
-        kind: 'cfp',
-        amount: spec.units * spec.reserve,
-        detail: spec.capability,
-      })
-      if (held !== null) return held
-      return call(
-        m,
-        ins,
-        'market.auction_create',
-        { ...spec },
-        () => e.auctionCreate(m.agentId(), spec),
-        null,
-      )
-    },
-  },
+  cfpOp(
+    'CFP',
+    50,
+    'cfp',
+    'market.cfp',
+    'Issue a signed call for proposals as this agent (it pays): `capability, units, reserve (per unit), deadline_ms (bid window), payload`, optional `mechanism` (vcg), `negotiation`, `result_timeout_ms`. Routed to providers; returns the auction id or null.',
+    (e, agent, spec) => e.cfp(agent, spec),
+  ),
+  cfpOp(
+    'AUCTION_CREATE',
+    40,
+    'auc',
+    'market.auction_create',
+    "Open an auction offered only to this node's agents with the capability (not routed); same operands as CFP. Returns the auction id or null.",
+    (e, agent, spec) => e.auctionCreate(agent, spec),
+  ),
   {
     name: 'AUCTION_BID',
     params: [p('auction_id', false, 'string'), p('offers')],
