@@ -147,7 +147,8 @@ ESCROW_RELEASE e -> paid
 REPUTATION_UPDATE e, "success", 0.8 -> reported
 REPUTATION_UPDATE e, "failure" -> twice
 STAKE_RELEASE 50 -> rel
-HALT {bonded: bonded, me: me, paid: paid, reported: reported, twice: twice, rel: rel}`,
+STAKE_RELEASE -> all
+HALT {bonded: bonded, me: me, paid: paid, reported: reported, twice: twice, rel: rel, all: all}`,
     })
     await done(B, agent.id)
     const out = output(B, agent.id)
@@ -157,6 +158,7 @@ HALT {bonded: bonded, me: me, paid: paid, reported: reported, twice: twice, rel:
     expect(out.reported).toBe(true)
     expect(out.twice).toBe(false) // one report per task and requester
     expect(out.rel).toEqual({ bonded: 150, unbonding: 50 })
+    expect(out.all).toEqual({ bonded: 0, unbonding: 200 }) // no operand: all of it
     expect(await B.market.ledger.balance(cheap)).toBeGreaterThanOrEqual(10)
     const r = await B.rep.show(cheap)
     expect(r.reports.asProvider).toBeGreaterThanOrEqual(1)

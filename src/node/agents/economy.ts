@@ -274,7 +274,9 @@ export class AgentEconomy implements Economy {
   }
 
   async stakeRelease(agent: string, amount: number | null): Promise<Value> {
-    const { state: s } = await this.rep.release(agent, amount ?? undefined)
+    // No amount: unbond everything still bonded (with nothing bonded, only pay out what is due).
+    const all = amount ?? (await this.rep.stake.state(agent)).bonded
+    const { state: s } = await this.rep.release(agent, all > 0 ? all : undefined)
     return toValue({ bonded: s.bonded, unbonding: s.unbonding.reduce((n, u) => n + u.amount, 0) })
   }
 }
