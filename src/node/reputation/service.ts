@@ -258,9 +258,9 @@ export class ReputationService implements NodeService {
       },
     })
     const pubsub = node.pubsub
-    // after stop() began nothing more reaches the store
     // Reports are rate-limited and answered for per publishing node (the gossip message's signed
-    // author), not per relay: a peer relaying the reports of many nodes is not flooding.
+    // author), not per relay: a peer relaying the reports of many nodes is not flooding. After
+    // stop() began nothing more reaches the store.
     const author = (peer: PeerId, msg: Message): string =>
       msg.type === 'signed' ? msg.from.toString() : peer.toString()
     pubsub.topicValidators.set(REPORT_TOPIC, async (peer, msg) =>

@@ -501,14 +501,14 @@ export class Wire {
     return AbortSignal.any(signals)
   }
 
+  /** `exchange` on a stream of its own (a peer without the mux protocol, or `direct`). */
   private async exchangeDirect(
-    peer: string | PeerId,
+    peerId: PeerId,
     protocol: string,
     msg: OutboundMessage,
     expectReply: boolean,
     opts: RequestOptions,
   ): Promise<Envelope | undefined> {
-    const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
     const signal = this.requestSignal(opts)
     const started = performance.now()
     const stream = await this.c.libp2p.dialProtocol(peerId, protocol, { signal })
