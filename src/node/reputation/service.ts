@@ -137,9 +137,10 @@ export class ReputationService implements NodeService {
   private lastComputedAt: number | undefined
   private dirty = false
   private timers: ReturnType<typeof setInterval>[] = []
-  /** Intake calls run one at a time: exact duplicate detection and the co-signed context below. */
+  /** Intake calls run one at a time: exact duplicate detection and `intakeReport` rely on it. */
   private chain: Promise<unknown> = Promise.resolve()
-  private coSignedContext = false
+  /** The report the intake is checking (set around `intake.receive`): its known-task question needs it. */
+  private intakeReport: SignedReport | undefined
   private routesRegistered = false
   private running = false
   private metrics: ReputationMetrics | undefined
@@ -168,8 +169,17 @@ export class ReputationService implements NodeService {
     const intake = new ReportIntake({
       clock: node.clock,
       store,
-      isTaskKnown: (taskId, requester, provider) =>
-        tasks.known(taskId, requester, provider, this.coSignedContext, cfg.unknownTasks),
+      isTaskKnown: async (taskId, requester, provider) => {
+        const r = this.intakeReport
+        // A one-sided report about a task we did not see: its evidence can make the task known. Asked
+        // here, after the intake's rate limit and signature checks, not for every report that arrives.
+        if (r?.taskEvidence && r.providerSig === undefined && (await tasks.get(taskId)) === undefined) {
+          const problem = taskEvidenceProblem(r)
+          if (problem === undefined) await tasks.register(taskId, requester, provider, node.clock.now())
+          else log.debug('report task evidence refused', { taskId, problem })
+        }
+        return tasks.known(taskId, requester, provider, r?.providerSig !== undefined, cfg.unknownTasks)
+      },
       ratePerSecond: cfg.ratePerSecond,
       burst: cfg.burst,
       holdMs: cfg.holdMs,
@@ -503,21 +513,11 @@ export class ReputationService implements NodeService {
   /** The intake, one call at a time (see `chain`). `own`: a report this node publishes (not rate-limited). */
   private receive(report: SignedReport, from: string, own = false): Promise<IntakeResult> {
     const run = async () => {
-      // A one-sided report about a task we did not see: its evidence can make the task known.
-      if (report.taskEvidence && report.providerSig === undefined) {
-        const b = report.body
-        if ((await this.tasks.get(b.taskId)) === undefined) {
-          const problem = taskEvidenceProblem(report)
-          if (problem === undefined)
-            await this.tasks.register(b.taskId, b.requester, b.provider, this.need(this.node).clock.now())
-          else this.log?.debug('report task evidence refused', { taskId: b.taskId, problem })
-        }
-      }
-      this.coSignedContext = report.providerSig !== undefined
+      this.intakeReport = report
       try {
         return await this.intake.receive(report, from, { rateLimited: !own })
       } finally {
-        this.coSignedContext = false
+        this.intakeReport = undefined
       }
     }
     const p = this.chain.then(run, run)
@@ -528,7 +528,7 @@ export class ReputationService implements NodeService {
   private retryHeld(): Promise<void> {
     if (!this.intakeRef || this.intakeRef.heldCount === 0) return Promise.resolve()
     const run = async () => {
-      this.coSignedContext = false
+      this.intakeReport = undefined
       const results = await this.intake.retryHeld()
       for (const r of results) if (r.status === 'rejected') this.count(r.reason)
     }
